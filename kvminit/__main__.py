@@ -1,0 +1,5 @@
+import sys
+
+from kvminit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,155 @@
+"""Machine file → MachineConfig, with errors that point at the file, line and key."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from pydantic import ValidationError
+
+from .errors import ConfigError, Problem
+from .model import KEYS, MachineConfig
+
+MAX_FILE_SIZE = 1 << 20  # machine files are small; anything larger is a mistake
+
+_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+_BARE_KEY = r"[A-Za-z0-9_-]+"
+_KEY_LINE = re.compile(
+    rf"""^[ \t]*(?:"([^"\\]*)"|'([^']*)'|({_BARE_KEY}))[ \t]*(?:=|\.)"""
+)
+_TABLE_LINE = re.compile(r"^[ \t]*\[\[?[ \t]*(?:\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_.-]+))")
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Line of the first assignment of each top-level key (1-based).
+
+    tomllib keeps no positions; machine files are flat, so scanning for
+    `key =` at the start of a line is exact for them. A table header counts
+    as its name's line, so `[foo]` can be reported as an unknown key.
+    """
+    lines: dict[str, int] = {}
+    in_multiline: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if in_multiline is not None:
+            if raw.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        match = _KEY_LINE.match(raw) or _TABLE_LINE.match(raw)
+        if match is not None:
+            key = next(g for g in match.groups() if g is not None).split(".")[0]
+            lines.setdefault(key, number)
+        for quote in ('"""', "'''"):
+            if raw.count(quote) % 2 == 1:
+                in_multiline = quote
+    return lines
+
+
+def _render(value: Any) -> str:
+    """A value as it would be written in TOML, cut short when long."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    elif isinstance(value, list):
+        text = "[" + ", ".join(_render(v) for v in value) + "]"
+    elif isinstance(value, Mapping):
+        text = "{" + ", ".join(f"{k} = {_render(v)}" for k, v in value.items()) + "}"
+    else:
+        text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unknown_key(key: str) -> str:
+    close = difflib.get_close_matches(key.replace("_", "-"), KEYS, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key (did you mean '{close[0]}'?)"
+    return "unknown key; allowed keys: " + ", ".join(KEYS)
+
+
+_TYPE_WORDS = {
+    "int_type": "must be an integer",
+    "string_type": "must be a string",
+    "list_type": "must be a list",
+    "literal_error": "has a value that is not allowed",
+}
+
+
+def problems_from(error: ValidationError, data: Mapping[str, Any], lines: dict[str, int]) -> list[Problem]:
+    problems: list[Problem] = []
+    for item in error.errors(include_url=False):
+        loc = item["loc"]
+        kind = item["type"]
+        key = str(loc[0]) if loc else None
+        if kind.startswith("key:"):
+            key = kind[4:]
+        if kind == "extra_forbidden" and key is not None:
+            message = _unknown_key(key)
+        else:
+            message = _TYPE_WORDS.get(kind, item["msg"])
+        if kind == "key:maxcpus":
+            message += f" (got maxcpus = {_render(data.get('maxcpus'))}, smp = {_render(data.get('smp', 1))})"
+        elif key is not None and key in data and _render(data[key]).strip('"') not in message:
+            message += f" (got {_render(data[key])})"
+        problems.append(Problem(message, key, lines.get(key) if key else None))
+    return problems
+
+
+def parse_machine(text: str, path: str = "<string>") -> MachineConfig:
+    """Validate a machine description given as TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        match = _TOML_LINE.search(str(e))
+        # "at end of document" has no line number: the last line is where it ends.
+        line = int(match.group(1)) if match else max(1, text.count("\n") + (not text.endswith("\n")))
+        raise ConfigError(path, [Problem(f"TOML syntax error: {e}", None, line)]) from None
+    if not data:
+        raise ConfigError(
+            path, [Problem("empty machine description: set at least `type` (see machines/pc.toml)")]
+        )
+    try:
+        return MachineConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(path, problems_from(e, data, key_lines(text))) from None
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """A machine file's text, or a ConfigError saying plainly why not."""
+    name = os.fspath(path)
+    p = Path(name)
+    try:
+        if p.is_dir():
+            raise ConfigError(name, [Problem("is a directory, not a machine file "
+                                             "(`kvminit validate DIR` checks every *.toml in it)")])
+        with open(p, "rb") as f:
+            raw = f.read(MAX_FILE_SIZE + 1)
+    except FileNotFoundError:
+        raise ConfigError(name, [Problem("no such file")]) from None
+    except OSError as e:
+        raise ConfigError(name, [Problem(f"cannot read: {e.strerror or e}")]) from None
+    if len(raw) > MAX_FILE_SIZE:
+        raise ConfigError(name, [Problem("is larger than 1 MiB; a machine file is a few lines of TOML")])
+    if not raw.strip():
+        raise ConfigError(name, [Problem("is empty: set at least `type` (see machines/pc.toml)")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ConfigError(
+            name,
+            [Problem(f"is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})", None, line)],
+        ) from None
+
+
+def load_machine(path: str | os.PathLike[str]) -> MachineConfig:
+    """Read and validate one machine file; raises ConfigError."""
+    return parse_machine(read_text(path), os.fspath(path))
