@@ -1,0 +1,184 @@
+"""The real device: /dev/kvm through fcntl.ioctl."""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import re
+import struct
+from collections.abc import Sequence
+from typing import Literal
+
+from . import abi
+from .device import DEFAULT_DEVICE, KvmError, RoutingEntry, VmFd
+
+
+_INT_MAX = 0x7FFFFFFF
+_libc: ctypes.CDLL | None = None
+
+
+def _ioctl_ulong(fd: int, request: int, arg: int) -> int:
+    # fcntl.ioctl reads an integer argument as a C int, but _IO requests such
+    # as KVM_SET_TSS_ADDR take an unsigned long (0xfeffd000 does not fit).
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong]
+        _libc.ioctl.restype = ctypes.c_int
+    ret: int = _libc.ioctl(fd, request, arg)
+    if ret < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return ret
+
+
+def _ioctl(fd: int, request: int, name: str, arg: int | bytes | bytearray = 0) -> int:
+    try:
+        if isinstance(arg, bytearray):
+            return fcntl.ioctl(fd, request, arg, True)
+        if isinstance(arg, int) and arg > _INT_MAX:
+            return _ioctl_ulong(fd, request, arg)
+        result = fcntl.ioctl(fd, request, arg)
+        return result if isinstance(result, int) else 0
+    except OSError as e:
+        raise KvmError(name, e.errno or 0) from None
+
+
+def routing_buffer(entries: Sequence[RoutingEntry]) -> bytearray:
+    """struct kvm_irq_routing followed by its entries, as the kernel reads it."""
+    table = (abi.kvm_irq_routing_entry * len(entries))()
+    for slot, e in zip(table, entries, strict=True):
+        slot.gsi, slot.type, slot.flags = e.gsi, e.type, e.flags
+        if e.type == abi.KVM_IRQ_ROUTING_IRQCHIP:
+            slot.u.irqchip.irqchip, slot.u.irqchip.pin = e.irqchip, e.pin
+        else:
+            slot.u.msi.address_lo, slot.u.msi.address_hi = e.address_lo, e.address_hi
+            slot.u.msi.data = e.data
+    header = abi.kvm_irq_routing(nr=len(entries), flags=0)
+    return bytearray(bytes(header) + bytes(table))
+
+
+class RealVmFd:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def check_extension(self, cap: int) -> int:
+        return _ioctl(self.fd, abi.KVM_CHECK_EXTENSION, "KVM_CHECK_EXTENSION", cap)
+
+    def set_tss_addr(self, addr: int) -> None:
+        _ioctl(self.fd, abi.KVM_SET_TSS_ADDR, "KVM_SET_TSS_ADDR", addr)
+
+    def set_identity_map_addr(self, addr: int) -> None:
+        _ioctl(self.fd, abi.KVM_SET_IDENTITY_MAP_ADDR, "KVM_SET_IDENTITY_MAP_ADDR",
+               struct.pack("=Q", addr))
+
+    def set_nr_mmu_pages(self, pages: int) -> None:
+        _ioctl(self.fd, abi.KVM_SET_NR_MMU_PAGES, "KVM_SET_NR_MMU_PAGES", pages)
+
+    def create_irqchip(self) -> None:
+        _ioctl(self.fd, abi.KVM_CREATE_IRQCHIP, "KVM_CREATE_IRQCHIP")
+
+    def enable_cap(self, cap: int, args: Sequence[int] = (), flags: int = 0) -> None:
+        request = abi.kvm_enable_cap(cap=cap, flags=flags)
+        for i, value in enumerate(args):
+            request.args[i] = value
+        _ioctl(self.fd, abi.KVM_ENABLE_CAP, "KVM_ENABLE_CAP", bytes(request))
+
+    def set_gsi_routing(self, entries: Sequence[RoutingEntry]) -> None:
+        # A mutable buffer goes to the kernel as is (an immutable one is capped at 1024 bytes).
+        _ioctl(self.fd, abi.KVM_SET_GSI_ROUTING, "KVM_SET_GSI_ROUTING", routing_buffer(entries))
+
+    def set_user_memory_region(self, slot: int, flags: int, guest_phys_addr: int,
+                               memory_size: int, userspace_addr: int) -> None:
+        region = abi.kvm_userspace_memory_region(slot, flags, guest_phys_addr, memory_size,
+                                                 userspace_addr)
+        _ioctl(self.fd, abi.KVM_SET_USER_MEMORY_REGION, "KVM_SET_USER_MEMORY_REGION",
+               bytes(region))
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
+
+
+class RealKvm:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def api_version(self) -> int:
+        return _ioctl(self.fd, abi.KVM_GET_API_VERSION, "KVM_GET_API_VERSION")
+
+    def check_extension(self, cap: int) -> int:
+        return _ioctl(self.fd, abi.KVM_CHECK_EXTENSION, "KVM_CHECK_EXTENSION", cap)
+
+    def create_vm(self, vm_type: int = 0) -> VmFd:
+        return RealVmFd(_ioctl(self.fd, abi.KVM_CREATE_VM, "KVM_CREATE_VM", vm_type))
+
+    def msr_index_list(self) -> list[int]:
+        # First ask with nmsrs = 0: the kernel answers E2BIG and the count.
+        probe = bytearray(bytes(abi.kvm_msr_list(nmsrs=0)))
+        try:
+            _ioctl(self.fd, abi.KVM_GET_MSR_INDEX_LIST, "KVM_GET_MSR_INDEX_LIST", probe)
+        except KvmError as e:
+            if e.errno != 7:  # E2BIG
+                raise
+        count = abi.kvm_msr_list.from_buffer(probe).nmsrs
+        buf = bytearray(bytes(abi.kvm_msr_list(nmsrs=count)) + bytes(4 * count))
+        _ioctl(self.fd, abi.KVM_GET_MSR_INDEX_LIST, "KVM_GET_MSR_INDEX_LIST", buf)
+        got = abi.kvm_msr_list.from_buffer(buf).nmsrs
+        return list((ctypes.c_uint32 * got).from_buffer(buf, 4))
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
+
+
+def _cpuinfo() -> tuple[str, int]:
+    vendor, bits = "", 0
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not vendor and line.startswith("vendor_id"):
+                    vendor = line.split(":", 1)[1].strip()
+                elif not bits and line.startswith("address sizes"):
+                    m = re.search(r"(\d+) bits physical", line)
+                    bits = int(m.group(1)) if m else 0
+                if vendor and bits:
+                    break
+    except OSError:
+        pass
+    return vendor or "unknown", bits or 36
+
+
+class RealHost:
+    """This machine's /dev/kvm (or another device node, for tests)."""
+
+    kind: Literal["real", "profile"] = "real"
+
+    def __init__(self, path: str = DEFAULT_DEVICE) -> None:
+        self.path = path
+        self.name = path
+        self._cpu: tuple[str, int] | None = None
+
+    def open(self) -> RealKvm:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+        except OSError as e:
+            raise KvmError("open", e.errno or 0) from None
+        return RealKvm(fd)
+
+    def uname_machine(self) -> str:
+        return os.uname().machine
+
+    def cpu_vendor(self) -> str:
+        self._cpu = self._cpu or _cpuinfo()
+        return self._cpu[0]
+
+    def phys_bits(self) -> int:
+        self._cpu = self._cpu or _cpuinfo()
+        return self._cpu[1]
+
+    def kernel_release(self) -> str:
+        return os.uname().release
