@@ -1,0 +1,69 @@
+"""GSI routing as kvm-all.c keeps it: the bitmap, the routes, the commit."""
+
+from __future__ import annotations
+
+import errno
+
+from kvminit.kvm.abi import KVM_IRQ_ROUTING_IRQCHIP
+from kvminit.kvm.device import KvmError, RoutingEntry
+
+from . import messages as msg
+from .context import RunContext
+from .errors import QemuExit
+from .state import KVMState
+
+
+def set_gsi(s: KVMState, gsi: int) -> None:
+    s.used_gsi_bitmap[gsi // 32] |= 1 << (gsi % 32)
+
+
+def kvm_add_routing_entry(s: KVMState, entry: RoutingEntry) -> None:
+    if len(s.irq_routes) == s.nr_allocated_irq_routes:
+        # The table grows by doubling, from 64 entries.
+        s.nr_allocated_irq_routes = max(64, s.nr_allocated_irq_routes * 2)
+    s.irq_routes.append(entry)
+    set_gsi(s, entry.gsi)
+
+
+def kvm_irqchip_get_virq(s: KVMState) -> int:
+    """The lowest unused GSI in the bitmap, or -ENOSPC."""
+    for i, word in enumerate(s.used_gsi_bitmap):
+        zeroes = ~word & 0xFFFFFFFF
+        if zeroes:
+            return (zeroes & -zeroes).bit_length() - 1 + i * 32
+    return -errno.ENOSPC
+
+
+def kvm_irqchip_commit_routes(ctx: RunContext, s: KVMState, step: str) -> None:
+    """KVM_SET_GSI_ROUTING with the table as built; QEMU asserts it succeeds."""
+    assert s.vm is not None
+    call = f"kvm_vm_ioctl(KVM_SET_GSI_ROUTING, nr={len(s.irq_routes)})"
+    try:
+        s.vm.set_gsi_routing(s.irq_routes)
+    except KvmError as e:
+        ctx.step(step, call, -e.errno)
+        raise QemuExit(step, f"{msg.COMMIT_ROUTES_ASSERT} (KVM_SET_GSI_ROUTING: {e.strerror})",
+                       e.errno) from None
+    ctx.step(step, call, 0)
+
+
+def kvm_irqchip_add_msi_route(ctx: RunContext, s: KVMState, address: int, data: int,
+                              step: str) -> int:
+    if not s.gsi_routing_allowed:
+        return -errno.ENOSYS
+    virq = kvm_irqchip_get_virq(s)
+    if virq < 0:
+        return virq
+    kvm_add_routing_entry(
+        s, RoutingEntry.for_msi(virq, address & 0xFFFFFFFF, address >> 32, data)
+    )
+    # QEMU 2.6 commits every MSI route as it adds it.
+    kvm_irqchip_commit_routes(ctx, s, step)
+    return virq
+
+
+def kvm_irqchip_add_irq_route(s: KVMState, irq: int, irqchip: int, pin: int) -> int:
+    assert pin < s.gsi_count
+    kvm_add_routing_entry(s, RoutingEntry(gsi=irq, type=KVM_IRQ_ROUTING_IRQCHIP,
+                                          irqchip=irqchip, pin=pin))
+    return 0

@@ -1,0 +1,108 @@
+"""KVMState and InitResult, laid out as the seed's diagram (0.1 KVMState)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kvminit.kvm.device import Kvm, RoutingEntry, VmFd
+
+
+@dataclass
+class TraceStep:
+    step: str
+    call: str
+    result: int | str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "call": self.call, "result": self.result}
+
+
+@dataclass
+class KVMState:
+    """What kvm_init leaves in `kvm_state`, plus the x86 globals it sets."""
+
+    fd: int = -1
+    vmfd: int = -1
+    vm_type: int = 0
+    nr_slots: int = 0
+    soft_vcpus_limit: int = 0
+    hard_vcpus_limit: int = 0
+    coalesced_mmio: int = 0
+    broken_set_mem_region: int = 1
+    vcpu_events: int = 0
+    robust_singlestep: int = 0
+    debugregs: int = 0
+    direct_msi: bool = False  # kvm_direct_msi_allowed
+    intx_set_mask: int = 0
+    irq_set_ioctl: str = "KVM_IRQ_LINE"
+    readonly_mem: bool = False  # kvm_readonly_mem_allowed
+    eventfds: bool = False  # kvm_eventfds_allowed
+    irqfds: bool = False  # kvm_irqfds_allowed
+    resamplefds: bool = False  # kvm_resamplefds_allowed
+    vm_attributes: bool = False  # kvm_vm_attributes_allowed
+    ioeventfd_any_length: bool = False  # kvm_ioeventfd_any_length_allowed
+    # 2.10 kvm_arch_init (target-i386/kvm.c globals)
+    xsave: int = 0
+    xcrs: int = 0
+    pit_state2: int = 0
+    msr_indices: list[int] = field(default_factory=list)
+    has_msr: dict[str, bool] = field(default_factory=dict)
+    lm_capable_kernel: bool = False
+    identity_base: int = 0
+    tss_addr: int = 0
+    unpoison_registered: bool = False
+    nr_mmu_pages: int | None = None
+    smm: bool = False
+    # 2.11 / 2.12 irqchip and routing
+    kernel_irqchip: bool = False
+    split_irqchip: bool = False
+    async_interrupts_allowed: bool = False
+    halt_in_kernel_allowed: bool = False
+    msi_via_irqfd_allowed: bool = False
+    gsi_routing_allowed: bool = False
+    no_hpet: bool = False
+    gsi_count: int = 0
+    used_gsi_bitmap: list[int] = field(default_factory=list)
+    nr_allocated_irq_routes: int = 0
+    irq_routes: list[RoutingEntry] = field(default_factory=list)
+    # The live handles while the VM exists (not part of the report).
+    kvm: Kvm | None = field(default=None, repr=False, compare=False)
+    vm: VmFd | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def used_gsi(self) -> list[int]:
+        return [
+            word_index * 32 + bit
+            for word_index, word in enumerate(self.used_gsi_bitmap)
+            for bit in range(32)
+            if word >> bit & 1
+        ]
+
+    def close(self) -> None:
+        """The err: label's closes: the VM fd, then the system fd."""
+        if self.vm is not None:
+            self.vm.close()
+            self.vm = None
+        if self.kvm is not None:
+            self.kvm.close()
+            self.kvm = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for live in ("kvm", "vm", "irq_routes", "used_gsi_bitmap"):
+            out.pop(live, None)
+        out["used_gsi_bitmap"] = list(self.used_gsi_bitmap)
+        out["used_gsi"] = self.used_gsi
+        return out
+
+
+@dataclass
+class InitError:
+    step: str
+    message: str
+    errno: int | None = None
+    key: str | None = None  # the machine-file key the failure comes from, if any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "message": self.message, "errno": self.errno}
