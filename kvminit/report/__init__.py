@@ -1,0 +1,1 @@
+"""Rendering of results: text, JSON, tables and fw_cfg blobs. Never decides anything."""

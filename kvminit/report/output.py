@@ -1,0 +1,65 @@
+"""Writing results: atomically to regular paths, directly to anything else."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+
+
+class OutputError(Exception):
+    pass
+
+
+def write_output(target: str, data: bytes) -> None:
+    """`-` is stdout; a regular path gets a temporary file renamed into place."""
+    if target == "-":
+        import sys
+
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except OSError as e:
+            raise OutputError(f"cannot write to standard output: {e.strerror or e}") from None
+        return
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise OutputError(f"{target}: {e.strerror or e}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        if stat.S_ISDIR(mode):
+            raise OutputError(f"{target}: is a directory")
+        # A device or FIFO: write straight to it and report what it says.
+        try:
+            with open(target, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            raise OutputError(f"{target}: {e.strerror or e}") from None
+        return
+    directory = os.path.dirname(os.path.abspath(target))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".kvminit-", dir=directory)
+    except OSError as e:
+        raise OutputError(f"{target}: cannot create a file in {directory}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, stat.S_IMODE(mode))
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise OutputError(f"{target}: {e.strerror or e}") from None
+        raise

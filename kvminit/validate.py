@@ -1,0 +1,120 @@
+"""`kvminit validate`: every (file, host) pair, the description then the full init."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .config import ConfigError, MachineConfig
+from .config.loader import key_lines, parse_machine, read_text
+from .engine import run as engine_run
+from .engine.state import InitError
+from .kvm.device import KvmHost
+
+Status = Literal["PASS", "WARN", "FAIL"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    message: str
+    key: str | None = None
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "line": self.line, "message": self.message}
+
+
+@dataclass
+class PairResult:
+    path: str
+    host: str
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def status(self, strict: bool = False) -> Status:
+        if self.errors or (strict and self.warnings):
+            return "FAIL"
+        return "WARN" if self.warnings else "PASS"
+
+    def first_message(self) -> str:
+        first = (self.errors or self.warnings or [Finding("")])[0]
+        return first.message.splitlines()[0] if first.message else ""
+
+    def to_json(self, strict: bool = False) -> dict[str, Any]:
+        return {"path": self.path, "host": self.host, "ok": self.status(strict) != "FAIL",
+                "errors": [f.to_json() for f in self.errors],
+                "warnings": [f.to_json() for f in self.warnings]}
+
+
+def machine_files(paths: Sequence[str]) -> list[str]:
+    """Files as given; directories are searched recursively for *.toml, sorted."""
+    found: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            found += sorted(str(f) for f in Path(p).rglob("*.toml") if f.is_file())
+        else:
+            found.append(p)
+    return found
+
+
+# Where a message that QEMU prints comes from in the machine file.
+_WARNING_KEYS = (
+    ("Warning: Number of SMP cpus", "smp"),
+    ("Warning: Number of hotpluggable cpus", "maxcpus"),
+    ("Invalid argument kvm-type", "kvm-type"),
+    ("warning: Large machine and max_ram_below_4g", "max-ram-below-4g"),
+    ("warning: There is possibly poor performance", "max-ram-below-4g"),
+    ("warning: Only ", "max-ram-below-4g"),
+    ("failed to initialize", "accel"),
+    ("Back to ", "accel"),
+)
+
+
+def _locate(key: str | None, lines: dict[str, int], machine: MachineConfig | None) -> int | None:
+    if key is None:
+        return None
+    if key in lines:
+        return lines[key]
+    # maxcpus defaults to smp: blame smp's line when maxcpus is not written.
+    if key == "maxcpus":
+        return lines.get("smp")
+    return None
+
+
+def check_text(text: str, path: str, hosts: Iterable[tuple[str, KvmHost]]) -> list[PairResult]:
+    names_and_hosts = list(hosts)
+    try:
+        machine = parse_machine(text, path)
+    except ConfigError as e:
+        errors = [Finding(p.message, p.key, p.line) for p in e.problems]
+        return [PairResult(path, name, list(errors)) for name, _ in names_and_hosts]
+    lines = key_lines(text)
+    results = []
+    for name, host in names_and_hosts:
+        r = engine_run(machine, host)
+        pair = PairResult(path, name)
+        for w in r.warnings:
+            key = next((k for prefix, k in _WARNING_KEYS if w.startswith(prefix)), None)
+            pair.warnings.append(Finding(w, key, _locate(key, lines, machine)))
+        if r.error is not None:
+            err: InitError = r.error
+            pair.errors.append(Finding(err.message, err.key, _locate(err.key, lines, machine)))
+        results.append(pair)
+    return results
+
+
+def check_file(path: str, hosts: Iterable[tuple[str, KvmHost]]) -> list[PairResult]:
+    names_and_hosts = list(hosts)
+    try:
+        text = read_text(path)
+    except ConfigError as e:
+        errors = [Finding(p.message, p.key, p.line) for p in e.problems]
+        return [PairResult(path, name, list(errors)) for name, _ in names_and_hosts]
+    return check_text(text, path, names_and_hosts)
