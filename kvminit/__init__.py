@@ -12,8 +12,15 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .api import ConfigError, InitResult, MachineConfig, load_machine, resolve_host, run
 
-__all__ = ["ConfigError", "InitResult", "MachineConfig", "__version__", "load_machine",
-           "resolve_host", "run"]
+__all__ = [
+    "ConfigError",
+    "InitResult",
+    "MachineConfig",
+    "__version__",
+    "load_machine",
+    "resolve_host",
+    "run",
+]
 
 
 def __getattr__(name: str) -> Any:

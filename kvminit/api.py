@@ -53,8 +53,10 @@ def _access_hint(path: str, err: int) -> str:
             return "no permission to open it"
         if st.st_gid != 0 and st.st_mode & stat.S_IRGRP and st.st_mode & stat.S_IWGRP:
             return f"join the group '{group}' that owns it (e.g. usermod -aG {group} $USER)"
-        return (f"it is {stat.filemode(st.st_mode)} {group}: ask an administrator to grant "
-                "access (a 'kvm' group with mode 0660 is the usual set-up)")
+        return (
+            f"it is {stat.filemode(st.st_mode)} {group}: ask an administrator to grant "
+            "access (a 'kvm' group with mode 0660 is the usual set-up)"
+        )
     return os.strerror(err)
 
 
@@ -67,8 +69,10 @@ def resolve_host(spec: str = "auto", device: str = DEFAULT_DEVICE) -> HostChoice
         try:
             real.open().close()
         except KvmError as e:
-            note = (f"{device}: {e.strerror} ({_access_hint(device, e.errno)}); "
-                    f"using the built-in host profile {DEFAULT_PROFILE}")
+            note = (
+                f"{device}: {e.strerror} ({_access_hint(device, e.errno)}); "
+                f"using the built-in host profile {DEFAULT_PROFILE}"
+            )
             return HostChoice(ProfileHost(builtin_profile(DEFAULT_PROFILE)), note)
         return HostChoice(real)
     path = Path(spec)
@@ -76,8 +80,12 @@ def resolve_host(spec: str = "auto", device: str = DEFAULT_DEVICE) -> HostChoice
         return HostChoice(ProfileHost(load_profile(path), origin=spec))
     if spec in builtin_names():
         return HostChoice(ProfileHost(builtin_profile(spec)))
-    raise ProfileError(spec, "not a profile file, nor a built-in profile ("
-                       + ", ".join(builtin_names()) + "), nor auto/real")
+    raise ProfileError(
+        spec,
+        "not a profile file, nor a built-in profile ("
+        + ", ".join(builtin_names())
+        + "), nor auto/real",
+    )
 
 
 def resolve_hosts(spec: str, device: str = DEFAULT_DEVICE) -> list[HostChoice]:
@@ -91,7 +99,9 @@ def resolve_hosts(spec: str, device: str = DEFAULT_DEVICE) -> list[HostChoice]:
     return [resolve_host(spec, device)]
 
 
-def run(machine: MachineConfig | str | os.PathLike[str], host: KvmHost | str = "auto") -> InitResult:
+def run(
+    machine: MachineConfig | str | os.PathLike[str], host: KvmHost | str = "auto"
+) -> InitResult:
     """Initialise `machine` (a model or a path) against `host` (a KvmHost or a spec)."""
     if not isinstance(machine, MachineConfig):
         machine = load_machine(machine)

@@ -49,8 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check machine files against one or more hosts")
     v.add_argument("paths", nargs="+", metavar="PATH", help="files, or directories of *.toml")
-    v.add_argument("--host", action="append", dest="hosts", metavar="H",
-                   help=host_help + ", or a directory of profiles; repeatable")
+    v.add_argument(
+        "--host",
+        action="append",
+        dest="hosts",
+        metavar="H",
+        help=host_help + ", or a directory of profiles; repeatable",
+    )
     v.add_argument("--strict", action="store_true", help="warnings fail too")
     v.add_argument("--format", choices=("text", "json", "junit", "github"), default="text")
 
@@ -118,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .api import HostChoice, resolve_hosts
+    from .api import resolve_hosts
     from .report.validate import FORMATS
     from .validate import check_file, machine_files
 
@@ -216,8 +221,10 @@ def cmd_probe(args: argparse.Namespace) -> int:
         raise Failure(f"Could not access KVM kernel module: {e.strerror}") from None
     write_output(args.output, profile.to_toml().encode())
     if args.output != "-":
-        say(f"wrote {args.output} ({len(profile.caps)} capabilities, "
-            f"{len(profile.msr_indices)} MSRs)")
+        say(
+            f"wrote {args.output} ({len(profile.caps)} capabilities, "
+            f"{len(profile.msr_indices)} MSRs)"
+        )
     return EXIT_OK
 
 
@@ -227,8 +234,10 @@ def cmd_hosts(args: argparse.Namespace) -> int:
     for name in builtin_names():
         p = builtin_profile(name)
         default = " (default)" if name == DEFAULT_PROFILE else ""
-        print(f"{name:<24} {p.source:<9} Linux {p.kernel_release:<8} {p.cpu_vendor:<12} "
-              f"{p.phys_bits}-bit{default}")
+        print(
+            f"{name:<24} {p.source:<9} Linux {p.kernel_release:<8} {p.cpu_vendor:<12} "
+            f"{p.phys_bits}-bit{default}"
+        )
     return EXIT_OK
 
 
@@ -238,8 +247,10 @@ def cmd_machines(args: argparse.Namespace) -> int:
     print(f"{'type':<16} {'class':<16} {'max_cpus':>8}  gigabyte_align  amd_1tb_hole  legacy_e820")
     for mc in all_classes():
         shown = mc.alias or mc.name
-        print(f"{shown:<16} {mc.name:<16} {mc.max_cpus:>8}  {mc.gigabyte_align!s:<14}  "
-              f"{mc.enforce_amd_1tb_hole!s:<12}  {mc.legacy_e820!s}")
+        print(
+            f"{shown:<16} {mc.name:<16} {mc.max_cpus:>8}  {mc.gigabyte_align!s:<14}  "
+            f"{mc.enforce_amd_1tb_hole!s:<12}  {mc.legacy_e820!s}"
+        )
     return EXIT_OK
 
 
@@ -260,8 +271,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 HANDLERS = {
-    "run": cmd_run, "validate": cmd_validate, "e820": cmd_e820, "routes": cmd_routes,
-    "probe": cmd_probe, "hosts": cmd_hosts, "machines": cmd_machines, "schema": cmd_schema,
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "e820": cmd_e820,
+    "routes": cmd_routes,
+    "probe": cmd_probe,
+    "hosts": cmd_hosts,
+    "machines": cmd_machines,
+    "schema": cmd_schema,
 }
 
 

@@ -48,9 +48,13 @@ class PairResult:
         return first.message.splitlines()[0] if first.message else ""
 
     def to_json(self, strict: bool = False) -> dict[str, Any]:
-        return {"path": self.path, "host": self.host, "ok": self.status(strict) != "FAIL",
-                "errors": [f.to_json() for f in self.errors],
-                "warnings": [f.to_json() for f in self.warnings]}
+        return {
+            "path": self.path,
+            "host": self.host,
+            "ok": self.status(strict) != "FAIL",
+            "errors": [f.to_json() for f in self.errors],
+            "warnings": [f.to_json() for f in self.warnings],
+        }
 
 
 def machine_files(paths: Sequence[str]) -> list[str]:

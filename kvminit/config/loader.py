@@ -5,14 +5,10 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python < 3.11
-    import tomli as tomllib  # type: ignore[no-redef]
 
 from pydantic import ValidationError
 
@@ -23,9 +19,7 @@ MAX_FILE_SIZE = 1 << 20  # machine files are small; anything larger is a mistake
 
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 _BARE_KEY = r"[A-Za-z0-9_-]+"
-_KEY_LINE = re.compile(
-    rf"""^[ \t]*(?:"([^"\\]*)"|'([^']*)'|({_BARE_KEY}))[ \t]*(?:=|\.)"""
-)
+_KEY_LINE = re.compile(rf"""^[ \t]*(?:"([^"\\]*)"|'([^']*)'|({_BARE_KEY}))[ \t]*(?:=|\.)""")
 _TABLE_LINE = re.compile(r"^[ \t]*\[\[?[ \t]*(?:\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_.-]+))")
 
 
@@ -83,7 +77,9 @@ _TYPE_WORDS = {
 }
 
 
-def problems_from(error: ValidationError, data: Mapping[str, Any], lines: dict[str, int]) -> list[Problem]:
+def problems_from(
+    error: ValidationError, data: Mapping[str, Any], lines: dict[str, int]
+) -> list[Problem]:
     problems: list[Problem] = []
     for item in error.errors(include_url=False):
         loc = item["loc"]
@@ -96,7 +92,8 @@ def problems_from(error: ValidationError, data: Mapping[str, Any], lines: dict[s
         else:
             message = _TYPE_WORDS.get(kind, item["msg"])
         if kind == "key:maxcpus":
-            message += f" (got maxcpus = {_render(data.get('maxcpus'))}, smp = {_render(data.get('smp', 1))})"
+            given = f"maxcpus = {_render(data.get('maxcpus'))}, smp = {_render(data.get('smp', 1))}"
+            message += f" (got {given})"
         elif key is not None and key in data and _render(data[key]).strip('"') not in message:
             message += f" (got {_render(data[key])})"
         problems.append(Problem(message, key, lines.get(key) if key else None))
@@ -110,16 +107,29 @@ def parse_machine(text: str, path: str = "<string>") -> MachineConfig:
     except tomllib.TOMLDecodeError as e:
         match = _TOML_LINE.search(str(e))
         # "at end of document" has no line number: the last line is where it ends.
-        line = int(match.group(1)) if match else max(1, text.count("\n") + (not text.endswith("\n")))
+        line = (
+            int(match.group(1)) if match else max(1, text.count("\n") + (not text.endswith("\n")))
+        )
         raise ConfigError(path, [Problem(f"TOML syntax error: {e}", None, line)]) from None
     if not data:
         raise ConfigError(
             path, [Problem("empty machine description: set at least `type` (see machines/pc.toml)")]
         )
+    # In a file only QEMU's spellings count (the model also takes Python names).
+    foreign = [k for k in data if k not in KEYS]
+    problems: list[Problem] = []
+    if foreign:
+        lines = key_lines(text)
+        problems = [
+            Problem(f"{_unknown_key(k)} (got {_render(data[k])})", k, lines.get(k)) for k in foreign
+        ]
     try:
-        return MachineConfig.model_validate(data)
+        machine = MachineConfig.model_validate({k: v for k, v in data.items() if k in KEYS})
     except ValidationError as e:
-        raise ConfigError(path, problems_from(e, data, key_lines(text))) from None
+        problems += problems_from(e, data, key_lines(text))
+    if problems:
+        raise ConfigError(path, problems)
+    return machine
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
@@ -128,8 +138,15 @@ def read_text(path: str | os.PathLike[str]) -> str:
     p = Path(name)
     try:
         if p.is_dir():
-            raise ConfigError(name, [Problem("is a directory, not a machine file "
-                                             "(`kvminit validate DIR` checks every *.toml in it)")])
+            raise ConfigError(
+                name,
+                [
+                    Problem(
+                        "is a directory, not a machine file "
+                        "(`kvminit validate DIR` checks every *.toml in it)"
+                    )
+                ],
+            )
         with open(p, "rb") as f:
             raw = f.read(MAX_FILE_SIZE + 1)
     except FileNotFoundError:
@@ -137,7 +154,9 @@ def read_text(path: str | os.PathLike[str]) -> str:
     except OSError as e:
         raise ConfigError(name, [Problem(f"cannot read: {e.strerror or e}")]) from None
     if len(raw) > MAX_FILE_SIZE:
-        raise ConfigError(name, [Problem("is larger than 1 MiB; a machine file is a few lines of TOML")])
+        raise ConfigError(
+            name, [Problem("is larger than 1 MiB; a machine file is a few lines of TOML")]
+        )
     if not raw.strip():
         raise ConfigError(name, [Problem("is empty: set at least `type` (see machines/pc.toml)")])
     try:
@@ -146,7 +165,11 @@ def read_text(path: str | os.PathLike[str]) -> str:
         line = raw.count(b"\n", 0, e.start) + 1
         raise ConfigError(
             name,
-            [Problem(f"is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})", None, line)],
+            [
+                Problem(
+                    f"is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})", None, line
+                )
+            ],
         ) from None
 
 

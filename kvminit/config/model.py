@@ -128,6 +128,10 @@ def _accel(value: object) -> list[str]:
     return seen
 
 
+def _default_accel() -> list[Accel]:
+    return ["kvm"]  # this tool exists for KVM (QEMU 2.6's own default was tcg)
+
+
 def _max_ram_below_4g(value: object) -> int:
     size: int = _size(1)(value)
     if size > 4 * GiB:
@@ -140,11 +144,15 @@ _SIZE_PATTERN = r"^\s*\d+(\.\d*)?\s*[BKMGTPEbkmgtpe]?\s*$"
 
 
 def _size_schema(description: str) -> WithJsonSchema:
-    return WithJsonSchema({
-        "anyOf": [{"type": "integer", "minimum": 1},
-                  {"type": "string", "pattern": _SIZE_PATTERN}],
-        "description": description,
-    })
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "string", "pattern": _SIZE_PATTERN},
+            ],
+            "description": description,
+        }
+    )
 
 
 def _schema(schema: dict[str, Any]) -> WithJsonSchema:
@@ -158,41 +166,80 @@ class MachineConfig(BaseModel):
 
     name: Annotated[str | None, BeforeValidator(_text)] = None
     description: Annotated[str | None, BeforeValidator(_text)] = None
-    type: Annotated[str, BeforeValidator(_machine_type), _schema(
-        {"enum": list(machine_types.MACHINE_TYPES), "description": "QEMU machine type"})] = "pc"
-    memory: Annotated[int, BeforeValidator(_memory), _size_schema(
-        "RAM, as -m: a bare integer counts MiB; strings take K/M/G/T suffixes")] = DEFAULT_MEMORY
-    smp: Annotated[int, BeforeValidator(_count), _schema(
-        {"type": "integer", "minimum": 1, "description": "vCPUs at start"})] = 1
-    maxcpus: Annotated[int | None, BeforeValidator(_count), _schema(
-        {"type": "integer", "minimum": 1, "description": "hotpluggable maximum (default: smp)"})
+    type: Annotated[
+        str,
+        BeforeValidator(_machine_type),
+        _schema({"enum": list(machine_types.MACHINE_TYPES), "description": "QEMU machine type"}),
+    ] = "pc"
+    memory: Annotated[
+        int,
+        BeforeValidator(_memory),
+        _size_schema("RAM, as -m: a bare integer counts MiB; strings take K/M/G/T suffixes"),
+    ] = DEFAULT_MEMORY
+    smp: Annotated[
+        int,
+        BeforeValidator(_count),
+        _schema({"type": "integer", "minimum": 1, "description": "vCPUs at start"}),
+    ] = 1
+    maxcpus: Annotated[
+        int | None,
+        BeforeValidator(_count),
+        _schema(
+            {"type": "integer", "minimum": 1, "description": "hotpluggable maximum (default: smp)"}
+        ),
     ] = None
     kernel_irqchip: Annotated[
-        KernelIrqchip, BeforeValidator(_kernel_irqchip), Field(alias="kernel-irqchip"),
+        KernelIrqchip,
+        BeforeValidator(_kernel_irqchip),
+        Field(alias="kernel-irqchip"),
         _schema({"anyOf": [{"enum": ["on", "off", "split"]}, {"type": "boolean"}]}),
     ] = "on"
     kvm_shadow_mem: Annotated[
-        int | None, BeforeValidator(_size(1)), Field(alias="kvm-shadow-mem"),
+        int | None,
+        BeforeValidator(_size(1)),
+        Field(alias="kvm-shadow-mem"),
         _size_schema("KVM_SET_NR_MMU_PAGES = bytes / 4096"),
     ] = None
     kvm_type: Annotated[str | None, BeforeValidator(_text), Field(alias="kvm-type")] = None
     max_ram_below_4g: Annotated[
-        int | None, BeforeValidator(_max_ram_below_4g), Field(alias="max-ram-below-4g"),
+        int | None,
+        BeforeValidator(_max_ram_below_4g),
+        Field(alias="max-ram-below-4g"),
         _size_schema("highest RAM address below 4 GiB (at most 4G)"),
     ] = None
-    cpu: Annotated[CpuModel | None, BeforeValidator(_cpu),
-                   _schema({"enum": list(CPU_MODELS)})] = None
-    phys_bits: Annotated[
-        int | Literal["host"] | None, BeforeValidator(_phys_bits), Field(alias="phys-bits"),
-        _schema({"anyOf": [{"type": "integer", "minimum": PHYS_BITS_MIN,
-                            "maximum": PHYS_BITS_MAX}, {"const": "host"}]}),
-    ] = None
-    accel: Annotated[list[Accel], BeforeValidator(_accel), _schema({
-        "anyOf": [{"type": "array", "items": {"enum": list(ACCELS)}, "minItems": 1,
-                   "uniqueItems": True},
-                  {"type": "string", "pattern": "^(kvm|tcg)(:(kvm|tcg))?$"}]})] = Field(
-        default_factory=lambda: ["kvm"]
+    cpu: Annotated[CpuModel | None, BeforeValidator(_cpu), _schema({"enum": list(CPU_MODELS)})] = (
+        None
     )
+    phys_bits: Annotated[
+        int | Literal["host"] | None,
+        BeforeValidator(_phys_bits),
+        Field(alias="phys-bits"),
+        _schema(
+            {
+                "anyOf": [
+                    {"type": "integer", "minimum": PHYS_BITS_MIN, "maximum": PHYS_BITS_MAX},
+                    {"const": "host"},
+                ]
+            }
+        ),
+    ] = None
+    accel: Annotated[
+        list[Accel],
+        BeforeValidator(_accel),
+        _schema(
+            {
+                "anyOf": [
+                    {
+                        "type": "array",
+                        "items": {"enum": list(ACCELS)},
+                        "minItems": 1,
+                        "uniqueItems": True,
+                    },
+                    {"type": "string", "pattern": "^(kvm|tcg)(:(kvm|tcg))?$"},
+                ]
+            }
+        ),
+    ] = Field(default_factory=_default_accel)
 
     @model_validator(mode="after")
     def _defaults_and_cross_checks(self) -> MachineConfig:
@@ -221,6 +268,4 @@ class MachineConfig(BaseModel):
         return self.model_dump(by_alias=True, mode="json")
 
 
-KEYS: tuple[str, ...] = tuple(
-    (f.alias or n) for n, f in MachineConfig.model_fields.items()
-)
+KEYS: tuple[str, ...] = tuple((f.alias or n) for n, f in MachineConfig.model_fields.items())

@@ -26,7 +26,7 @@ def parse_size(value: object, *, bare_unit: int) -> int:
     (as `-m 1024` does), bytes for every other size.
     """
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise SizeError("must be an integer or a size string such as \"512M\" or \"4G\"")
+        raise SizeError('must be an integer or a size string such as "512M" or "4G"')
     if isinstance(value, int):
         if value <= 0:
             raise SizeError("must be greater than 0")
@@ -36,7 +36,7 @@ def parse_size(value: object, *, bare_unit: int) -> int:
         if match is None:
             raise SizeError(
                 "is not a size: use a number with an optional suffix B, K, M, G, T, P or E "
-                "(powers of 1024), such as \"512M\" or \"4G\""
+                '(powers of 1024), such as "512M" or "4G"'
             )
         digits, suffix = match.groups()
         unit = _SUFFIXES[suffix.upper()] if suffix else bare_unit

@@ -68,8 +68,10 @@ def _run(ctx: RunContext, result: InitResult) -> KVMState | None:
             state = kvm_init(ctx)
         except KvmInitError as e:
             failure = e
-            lines = [*e.lines, msg.ACCEL_INIT_FAILED.format(accel=ACCEL_NAMES[accel],
-                                                            strerror=strerror(e.ret))]
+            lines = [
+                *e.lines,
+                msg.ACCEL_INIT_FAILED.format(accel=ACCEL_NAMES[accel], strerror=strerror(e.ret)),
+            ]
             ctx.step("1.1.1.1", "kvm_init()", e.ret)
             if accel != machine.accel[-1]:
                 ctx.warnings.extend(lines)

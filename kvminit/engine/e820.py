@@ -17,8 +17,13 @@ E820_NVS = 4
 E820_UNUSABLE = 5
 E820_NR_ENTRIES = 16
 
-TYPE_NAMES = {E820_RAM: "usable", E820_RESERVED: "reserved", E820_ACPI: "ACPI data",
-              E820_NVS: "ACPI NVS", E820_UNUSABLE: "unusable"}
+TYPE_NAMES = {
+    E820_RAM: "usable",
+    E820_RESERVED: "reserved",
+    E820_ACPI: "ACPI data",
+    E820_NVS: "ACPI NVS",
+    E820_UNUSABLE: "unusable",
+}
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ class KvmInitError(Exception):
 class QemuExit(Exception):
     """One of the seed's exit(1) branches: the run ends here, no fallback."""
 
-    def __init__(self, step: str, message: str, errno: int | None = None,
-                 key: str | None = None) -> None:
+    def __init__(
+        self, step: str, message: str, errno: int | None = None, key: str | None = None
+    ) -> None:
         self.step = step
         self.message = message
         self.errno = errno

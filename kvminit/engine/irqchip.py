@@ -22,8 +22,12 @@ def kvm_irqchip_create(ctx: RunContext, s: KVMState) -> None:
         try:
             s.vm.enable_cap(KVM_CAPS["KVM_CAP_S390_IRQCHIP"])
         except KvmError as e:
-            raise QemuExit("2.12", msg.ENABLE_IRQCHIP_FAILED.format(strerror=e.strerror),
-                           e.errno, key="kernel-irqchip") from None
+            raise QemuExit(
+                "2.12",
+                msg.ENABLE_IRQCHIP_FAILED.format(strerror=e.strerror),
+                e.errno,
+                key="kernel-irqchip",
+            ) from None
     else:
         return
 
@@ -36,8 +40,12 @@ def kvm_irqchip_create(ctx: RunContext, s: KVMState) -> None:
             ctx.step("2.12.2", "kvm_vm_ioctl(KVM_CREATE_IRQCHIP)", 0)
         except KvmError as e:
             ctx.step("2.12.2", "kvm_vm_ioctl(KVM_CREATE_IRQCHIP)", -e.errno)
-            raise QemuExit("2.12.2", msg.CREATE_IRQCHIP_FAILED.format(strerror=e.strerror),
-                           e.errno, key="kernel-irqchip") from None
+            raise QemuExit(
+                "2.12.2",
+                msg.CREATE_IRQCHIP_FAILED.format(strerror=e.strerror),
+                e.errno,
+                key="kernel-irqchip",
+            ) from None
 
     s.kernel_irqchip = True
     # An in-kernel IRQ chip implies asynchronous interrupt delivery.

@@ -46,7 +46,9 @@ def _kvm_init(ctx: RunContext, s: KVMState) -> None:
         s.kvm = ctx.host.open()
     except KvmError as e:
         ctx.step("2.1", 'qemu_open("/dev/kvm")', -e.errno)
-        raise KvmInitError("2.1", -e.errno, [msg.KVM_OPEN_FAILED.format(strerror=e.strerror)]) from None
+        raise KvmInitError(
+            "2.1", -e.errno, [msg.KVM_OPEN_FAILED.format(strerror=e.strerror)]
+        ) from None
     s.fd = s.kvm.fd
     ctx.step("2.1", 'qemu_open("/dev/kvm")', s.fd)
 
@@ -71,8 +73,10 @@ def _kvm_init(ctx: RunContext, s: KVMState) -> None:
     s.hard_vcpus_limit = (
         kvm_check_extension(ctx, s, "KVM_CAP_MAX_VCPUS", "2.5") or s.soft_vcpus_limit
     )
-    for name, num, key in (("SMP", machine.smp, "smp"),
-                           ("hotpluggable", machine.max_cpus, "maxcpus")):
+    for name, num, key in (
+        ("SMP", machine.smp, "smp"),
+        ("hotpluggable", machine.max_cpus, "maxcpus"),
+    ):
         if num > s.soft_vcpus_limit:
             ctx.warn(msg.SOFT_VCPUS_LIMIT.format(name=name, num=num, limit=s.soft_vcpus_limit))
             if num > s.hard_vcpus_limit:
@@ -87,7 +91,9 @@ def _kvm_init(ctx: RunContext, s: KVMState) -> None:
         s.vm_type = 0
     elif machine.kvm_type is not None:
         raise KvmInitError(
-            "2.6", -errno.EINVAL, [msg.INVALID_KVM_TYPE.format(kvm_type=machine.kvm_type)],
+            "2.6",
+            -errno.EINVAL,
+            [msg.INVALID_KVM_TYPE.format(kvm_type=machine.kvm_type)],
             key="kvm-type",
         )
 
@@ -104,12 +110,18 @@ def _kvm_init(ctx: RunContext, s: KVMState) -> None:
         if ret != -errno.EINTR:
             break
         if tries >= CREATE_VM_EINTR_LIMIT:
-            raise KvmInitError("2.6", ret, [
-                msg.CREATE_VM_FAILED.format(errno=-ret, strerror=strerror(ret)),
-                msg.CREATE_VM_EINTR_FOREVER.format(tries=tries),
-            ])
+            raise KvmInitError(
+                "2.6",
+                ret,
+                [
+                    msg.CREATE_VM_FAILED.format(errno=-ret, strerror=strerror(ret)),
+                    msg.CREATE_VM_EINTR_FOREVER.format(tries=tries),
+                ],
+            )
     if ret < 0:
-        raise KvmInitError("2.6", ret, [msg.CREATE_VM_FAILED.format(errno=-ret, strerror=strerror(ret))])
+        raise KvmInitError(
+            "2.6", ret, [msg.CREATE_VM_FAILED.format(errno=-ret, strerror=strerror(ret))]
+        )
     s.vmfd = ret
 
     # 2.7 kvm_check_extension_list(): generic, then the arch's list
@@ -147,4 +159,3 @@ def _kvm_init(ctx: RunContext, s: KVMState) -> None:
     ctx.step("2.11", "machine_kernel_irqchip_allowed()", int(allowed))
     if allowed:
         kvm_irqchip_create(ctx, s)
-

@@ -81,7 +81,9 @@ def kvm_arch_init(ctx: RunContext, s: KVMState) -> None:
             s.vm.set_identity_map_addr(identity_base)
             ctx.step("2.10", f"kvm_vm_ioctl(KVM_SET_IDENTITY_MAP_ADDR, 0x{identity_base:x})", 0)
         except KvmError as e:
-            ctx.step("2.10", f"kvm_vm_ioctl(KVM_SET_IDENTITY_MAP_ADDR, 0x{identity_base:x})", -e.errno)
+            ctx.step(
+                "2.10", f"kvm_vm_ioctl(KVM_SET_IDENTITY_MAP_ADDR, 0x{identity_base:x})", -e.errno
+            )
             raise KvmInitError("2.10", -e.errno, []) from None
     s.identity_base = identity_base
 
@@ -96,7 +98,11 @@ def kvm_arch_init(ctx: RunContext, s: KVMState) -> None:
 
     # 2.10.3 tell fw_cfg to notify the BIOS to reserve the range
     ret = ctx.e820.e820_add_entry(identity_base, IDENTITY_MAP_SIZE, E820_RESERVED)
-    ctx.step("2.10.3", f"e820_add_entry(0x{identity_base:x}, 0x{IDENTITY_MAP_SIZE:x}, E820_RESERVED)", ret)
+    ctx.step(
+        "2.10.3",
+        f"e820_add_entry(0x{identity_base:x}, 0x{IDENTITY_MAP_SIZE:x}, E820_RESERVED)",
+        ret,
+    )
     if ret < 0:
         raise KvmInitError("2.10.3", ret, [msg.E820_TABLE_FULL])
 
@@ -133,8 +139,12 @@ def kvm_arch_irqchip_create(ctx: RunContext, s: KVMState) -> int:
         ctx.step("2.12.1", "kvm_vm_enable_cap(KVM_CAP_SPLIT_IRQCHIP, 0, 24)", 0)
     except KvmError as e:
         ctx.step("2.12.1", "kvm_vm_enable_cap(KVM_CAP_SPLIT_IRQCHIP, 0, 24)", -e.errno)
-        raise QemuExit("2.12.1", msg.SPLIT_IRQCHIP_FAILED.format(strerror=e.strerror),
-                       e.errno, key="kernel-irqchip") from None
+        raise QemuExit(
+            "2.12.1",
+            msg.SPLIT_IRQCHIP_FAILED.format(strerror=e.strerror),
+            e.errno,
+            key="kernel-irqchip",
+        ) from None
     s.split_irqchip = True
     return 1
 
@@ -152,4 +162,3 @@ def kvm_arch_init_irq_routing(ctx: RunContext, s: KVMState) -> None:
         for _ in range(IOAPIC_NUM_PINS):
             if kvm_irqchip_add_msi_route(ctx, s, 0, 0, "2.12.3.1") < 0:
                 raise QemuExit("2.12.3.1", msg.SPLIT_IRQ_MODE_FAILED, key="kernel-irqchip")
-

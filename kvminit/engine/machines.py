@@ -43,14 +43,18 @@ def machine_class(type_name: str) -> MachineClass:
     alias = type_name if type_name in machine_types.ALIASES else None
     if family == "isapc":
         return MachineClass(
-            name="isapc", alias=None, family="isapc", version=None, max_cpus=1,
-            pci_enabled=False, gigabyte_align=True, enforce_amd_1tb_hole=True, legacy_e820=False,
+            name="isapc",
+            alias=None,
+            family="isapc",
+            version=None,
+            max_cpus=1,
+            pci_enabled=False,
+            gigabyte_align=True,
+            enforce_amd_1tb_hole=True,
+            legacy_e820=False,
         )
-    if family == "q35":
-        # pc_q35_machine_options: 288 CPUs; pc_q35_2_7_machine_options: 255.
-        max_cpus = 288 if _at_least(version, (2, 8)) else 255
-    else:
-        max_cpus = 255
+    # pc_q35_machine_options: 288 CPUs; pc_q35_2_7_machine_options and i440fx: 255.
+    max_cpus = 288 if family == "q35" and _at_least(version, (2, 8)) else 255
     return MachineClass(
         name=machine_types.canonical(type_name),
         alias=alias,

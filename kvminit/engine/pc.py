@@ -68,7 +68,9 @@ def ram_split(ctx: RunContext) -> RamSplit:
     mc = ctx.mc
     user_limit = ctx.machine.max_ram_below_4g
     if mc.family == "q35":
-        lowmem = layout.Q35_LOWMEM_SPLIT if ram >= layout.Q35_LOWMEM_SMALL else layout.Q35_LOWMEM_SMALL
+        lowmem = (
+            layout.Q35_LOWMEM_SPLIT if ram >= layout.Q35_LOWMEM_SMALL else layout.Q35_LOWMEM_SMALL
+        )
         max_below = user_limit or layout.Q35_MAX_RAM_BELOW_4G_DEFAULT
         if lowmem > max_below:
             lowmem = max_below
@@ -123,9 +125,11 @@ def pc_memory_init(ctx: RunContext, accel: str) -> RamSplit:
     max_used = pc_max_used_gpa(split, cpu, hole64)
     max_phys = (1 << cpu.phys_bits) - 1
     if max_phys < max_used:
-        raise QemuExit("3", msg.PHYS_BITS_TOO_LOW.format(limit=max_phys, used=max_used,
-                                                         bits=cpu.phys_bits),
-                       key="phys-bits" if machine.phys_bits is not None else "memory")
+        raise QemuExit(
+            "3",
+            msg.PHYS_BITS_TOO_LOW.format(limit=max_phys, used=max_used, bits=cpu.phys_bits),
+            key="phys-bits" if machine.phys_bits is not None else "memory",
+        )
 
     _add(ctx, 0, split.below_4g, E820_RAM)
     if split.above_4g > 0:

@@ -17,8 +17,14 @@ from .state import InitError, KVMState, TraceStep
 def routing_json(e: RoutingEntry) -> dict[str, int]:
     if e.type == KVM_IRQ_ROUTING_IRQCHIP:
         return {"gsi": e.gsi, "type": e.type, "flags": e.flags, "irqchip": e.irqchip, "pin": e.pin}
-    return {"gsi": e.gsi, "type": e.type, "flags": e.flags, "address_lo": e.address_lo,
-            "address_hi": e.address_hi, "data": e.data}
+    return {
+        "gsi": e.gsi,
+        "type": e.type,
+        "flags": e.flags,
+        "address_lo": e.address_lo,
+        "address_hi": e.address_hi,
+        "data": e.data,
+    }
 
 
 @dataclass

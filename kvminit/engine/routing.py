@@ -42,21 +42,21 @@ def kvm_irqchip_commit_routes(ctx: RunContext, s: KVMState, step: str) -> None:
         s.vm.set_gsi_routing(s.irq_routes)
     except KvmError as e:
         ctx.step(step, call, -e.errno)
-        raise QemuExit(step, f"{msg.COMMIT_ROUTES_ASSERT} (KVM_SET_GSI_ROUTING: {e.strerror})",
-                       e.errno) from None
+        raise QemuExit(
+            step, f"{msg.COMMIT_ROUTES_ASSERT} (KVM_SET_GSI_ROUTING: {e.strerror})", e.errno
+        ) from None
     ctx.step(step, call, 0)
 
 
-def kvm_irqchip_add_msi_route(ctx: RunContext, s: KVMState, address: int, data: int,
-                              step: str) -> int:
+def kvm_irqchip_add_msi_route(
+    ctx: RunContext, s: KVMState, address: int, data: int, step: str
+) -> int:
     if not s.gsi_routing_allowed:
         return -errno.ENOSYS
     virq = kvm_irqchip_get_virq(s)
     if virq < 0:
         return virq
-    kvm_add_routing_entry(
-        s, RoutingEntry.for_msi(virq, address & 0xFFFFFFFF, address >> 32, data)
-    )
+    kvm_add_routing_entry(s, RoutingEntry.for_msi(virq, address & 0xFFFFFFFF, address >> 32, data))
     # QEMU 2.6 commits every MSI route as it adds it.
     kvm_irqchip_commit_routes(ctx, s, step)
     return virq
@@ -64,6 +64,7 @@ def kvm_irqchip_add_msi_route(ctx: RunContext, s: KVMState, address: int, data: 
 
 def kvm_irqchip_add_irq_route(s: KVMState, irq: int, irqchip: int, pin: int) -> int:
     assert pin < s.gsi_count
-    kvm_add_routing_entry(s, RoutingEntry(gsi=irq, type=KVM_IRQ_ROUTING_IRQCHIP,
-                                          irqchip=irqchip, pin=pin))
+    kvm_add_routing_entry(
+        s, RoutingEntry(gsi=irq, type=KVM_IRQ_ROUTING_IRQCHIP, irqchip=irqchip, pin=pin)
+    )
     return 0

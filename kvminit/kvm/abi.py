@@ -18,7 +18,7 @@ _IOC_DIRSHIFT = _IOC_SIZESHIFT + _IOC_SIZEBITS
 _IOC_NONE, _IOC_WRITE, _IOC_READ = 0, 1, 2
 
 
-def _IOC(direction: int, type_: int, nr: int, size: int) -> int:  # noqa: N802 - header's name
+def _IOC(direction: int, type_: int, nr: int, size: int) -> int:
     return (
         (direction << _IOC_DIRSHIFT)
         | (type_ << _IOC_TYPESHIFT)
@@ -27,19 +27,19 @@ def _IOC(direction: int, type_: int, nr: int, size: int) -> int:  # noqa: N802 -
     )
 
 
-def _IO(type_: int, nr: int) -> int:  # noqa: N802
+def _IO(type_: int, nr: int) -> int:
     return _IOC(_IOC_NONE, type_, nr, 0)
 
 
-def _IOR(type_: int, nr: int, size: int) -> int:  # noqa: N802
+def _IOR(type_: int, nr: int, size: int) -> int:
     return _IOC(_IOC_READ, type_, nr, size)
 
 
-def _IOW(type_: int, nr: int, size: int) -> int:  # noqa: N802
+def _IOW(type_: int, nr: int, size: int) -> int:
     return _IOC(_IOC_WRITE, type_, nr, size)
 
 
-def _IOWR(type_: int, nr: int, size: int) -> int:  # noqa: N802
+def _IOWR(type_: int, nr: int, size: int) -> int:
     return _IOC(_IOC_READ | _IOC_WRITE, type_, nr, size)
 
 
@@ -50,12 +50,12 @@ KVMIO: Final = 0xAE
 # --- structs -----------------------------------------------------------------
 
 
-class kvm_msr_list(ctypes.Structure):  # noqa: N801 - the header's name
+class kvm_msr_list(ctypes.Structure):
     # __u32 nmsrs; __u32 indices[0]; the indices follow in the same buffer.
     _fields_ = [("nmsrs", ctypes.c_uint32)]
 
 
-class kvm_userspace_memory_region(ctypes.Structure):  # noqa: N801
+class kvm_userspace_memory_region(ctypes.Structure):
     _fields_ = [
         ("slot", ctypes.c_uint32),
         ("flags", ctypes.c_uint32),
@@ -65,7 +65,7 @@ class kvm_userspace_memory_region(ctypes.Structure):  # noqa: N801
     ]
 
 
-class kvm_enable_cap(ctypes.Structure):  # noqa: N801
+class kvm_enable_cap(ctypes.Structure):
     _fields_ = [
         ("cap", ctypes.c_uint32),
         ("flags", ctypes.c_uint32),
@@ -74,11 +74,11 @@ class kvm_enable_cap(ctypes.Structure):  # noqa: N801
     ]
 
 
-class kvm_irq_routing_irqchip(ctypes.Structure):  # noqa: N801
+class kvm_irq_routing_irqchip(ctypes.Structure):
     _fields_ = [("irqchip", ctypes.c_uint32), ("pin", ctypes.c_uint32)]
 
 
-class kvm_irq_routing_msi(ctypes.Structure):  # noqa: N801
+class kvm_irq_routing_msi(ctypes.Structure):
     _fields_ = [
         ("address_lo", ctypes.c_uint32),
         ("address_hi", ctypes.c_uint32),
@@ -87,7 +87,7 @@ class kvm_irq_routing_msi(ctypes.Structure):  # noqa: N801
     ]
 
 
-class _kvm_irq_routing_entry_u(ctypes.Union):  # noqa: N801
+class _kvm_irq_routing_entry_u(ctypes.Union):
     _fields_ = [
         ("irqchip", kvm_irq_routing_irqchip),
         ("msi", kvm_irq_routing_msi),
@@ -95,7 +95,7 @@ class _kvm_irq_routing_entry_u(ctypes.Union):  # noqa: N801
     ]
 
 
-class kvm_irq_routing_entry(ctypes.Structure):  # noqa: N801
+class kvm_irq_routing_entry(ctypes.Structure):
     _fields_ = [
         ("gsi", ctypes.c_uint32),
         ("type", ctypes.c_uint32),
@@ -105,12 +105,12 @@ class kvm_irq_routing_entry(ctypes.Structure):  # noqa: N801
     ]
 
 
-class kvm_irq_routing(ctypes.Structure):  # noqa: N801
+class kvm_irq_routing(ctypes.Structure):
     # __u32 nr; __u32 flags; struct kvm_irq_routing_entry entries[];
     _fields_ = [("nr", ctypes.c_uint32), ("flags", ctypes.c_uint32)]
 
 
-class kvm_irq_level(ctypes.Structure):  # noqa: N801
+class kvm_irq_level(ctypes.Structure):
     _fields_ = [("irq", ctypes.c_uint32), ("level", ctypes.c_uint32)]
 
 
@@ -396,4 +396,3 @@ def cap_number(name: str) -> int:
 
 def cap_name(number: int) -> str:
     return KVM_CAP_NAMES.get(number, f"cap {number}")
-

@@ -54,8 +54,13 @@ class RoutingEntry:
 
     @classmethod
     def for_msi(cls, gsi: int, address_lo: int, address_hi: int, data: int) -> RoutingEntry:
-        return cls(gsi=gsi, type=KVM_IRQ_ROUTING_MSI, address_lo=address_lo,
-                   address_hi=address_hi, data=data)
+        return cls(
+            gsi=gsi,
+            type=KVM_IRQ_ROUTING_MSI,
+            address_lo=address_lo,
+            address_hi=address_hi,
+            data=data,
+        )
 
 
 class VmFd(Protocol):
@@ -68,8 +73,9 @@ class VmFd(Protocol):
     def create_irqchip(self) -> None: ...
     def enable_cap(self, cap: int, args: Sequence[int] = (), flags: int = 0) -> None: ...
     def set_gsi_routing(self, entries: Sequence[RoutingEntry]) -> None: ...
-    def set_user_memory_region(self, slot: int, flags: int, guest_phys_addr: int,
-                               memory_size: int, userspace_addr: int) -> None: ...
+    def set_user_memory_region(
+        self, slot: int, flags: int, guest_phys_addr: int, memory_size: int, userspace_addr: int
+    ) -> None: ...
     def close(self) -> None: ...
 
 

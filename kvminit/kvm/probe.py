@@ -50,7 +50,8 @@ def probe(host: RealHost | None = None, name: str | None = None) -> HostProfile:
         {
             "format": 1,
             "name": name or f"{short}-{os.uname().nodename}-linux-{release.split('-')[0]}",
-            "description": f"Recorded by `kvminit probe` from {host.path} on {os.uname().nodename}.",
+            "description": f"Recorded by `kvminit probe` from {host.path} "
+            f"on {os.uname().nodename}.",
             "source": "recorded",
             "recorded": dt.date.today(),
             "kernel-release": release,

@@ -11,16 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python < 3.11
-    import tomli as tomllib  # type: ignore[no-redef]
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -221,13 +217,13 @@ class ProfileVmFd:
                 raise KvmError("KVM_SET_GSI_ROUTING", errno.EINVAL)
         self.routes = list(entries)
 
-    def set_user_memory_region(self, slot: int, flags: int, guest_phys_addr: int,
-                               memory_size: int, userspace_addr: int) -> None:
+    def set_user_memory_region(
+        self, slot: int, flags: int, guest_phys_addr: int, memory_size: int, userspace_addr: int
+    ) -> None:
         self._s.call("KVM_SET_USER_MEMORY_REGION")
         slots = self._p.cap(abi.KVM_CAPS["KVM_CAP_NR_MEMSLOTS"]) or 32
         page = 4096
-        if (slot >= slots or memory_size % page or guest_phys_addr % page
-                or userspace_addr % page):
+        if slot >= slots or memory_size % page or guest_phys_addr % page or userspace_addr % page:
             raise KvmError("KVM_SET_USER_MEMORY_REGION", errno.EINVAL)
 
     def close(self) -> None:
@@ -306,7 +302,11 @@ def parse_profile(text: str, path: str = "<string>") -> HostProfile:
     except ValidationError as e:
         first = e.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
-        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        message = (
+            "unknown key"
+            if first["type"] == "extra_forbidden"
+            else first["msg"].removeprefix("Value error, ")
+        )
         more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
         raise ProfileError(path, f"{where}: {message}{more}") from None
 
@@ -335,10 +335,12 @@ def builtin_profile(name: str) -> HostProfile:
         resource = resources.files("kvminit.hosts") / f"{name}.toml"
         if not resource.is_file():
             raise ProfileError(
-                name, "no built-in host profile of that name; built-in: " + ", ".join(builtin_names())
+                name,
+                "no built-in host profile of that name; built-in: " + ", ".join(builtin_names()),
             )
-        _builtin_cache[name] = parse_profile(resource.read_text(encoding="utf-8"),
-                                             f"kvminit/hosts/{name}.toml")
+        _builtin_cache[name] = parse_profile(
+            resource.read_text(encoding="utf-8"), f"kvminit/hosts/{name}.toml"
+        )
     return _builtin_cache[name]
 
 
@@ -373,14 +375,21 @@ def dump_toml(p: HostProfile) -> str:
         f"api-version = {p.api_version}",
         "msr-indices = [",
     ]
-    out += [f"  {', '.join(f'0x{m:x}' for m in p.msr_indices[i:i + 8])},"
-            for i in range(0, len(p.msr_indices), 8)]
+    out += [
+        f"  {', '.join(f'0x{m:x}' for m in p.msr_indices[i : i + 8])},"
+        for i in range(0, len(p.msr_indices), 8)
+    ]
     out += ["]", "", "[caps]  # KVM_CHECK_EXTENSION on the system fd; unlisted caps answer 0"]
     out += [f"{k} = {v}" for k, v in sorted(p.caps.items(), key=lambda kv: abi.KVM_CAPS[kv[0]])]
     out += ["", "[vm-caps]  # VM-fd answers that differ from the system fd"]
     out += [f"{k} = {v}" for k, v in sorted(p.vm_caps.items(), key=lambda kv: abi.KVM_CAPS[kv[0]])]
     for f in p.faults:
-        out += ["", "[[faults]]", f"ioctl = {_toml_value(f.ioctl)}", f"errno = {_toml_value(f.errno)}"]
+        out += [
+            "",
+            "[[faults]]",
+            f"ioctl = {_toml_value(f.ioctl)}",
+            f"errno = {_toml_value(f.errno)}",
+        ]
         if f.times is not None:
             out.append(f"times = {f.times}")
     return "\n".join(out) + "\n"

@@ -13,7 +13,6 @@ from typing import Literal
 from . import abi
 from .device import DEFAULT_DEVICE, KvmError, RoutingEntry, VmFd
 
-
 _INT_MAX = 0x7FFFFFFF
 _libc: ctypes.CDLL | None = None
 
@@ -26,7 +25,7 @@ def _ioctl_ulong(fd: int, request: int, arg: int) -> int:
         _libc = ctypes.CDLL(None, use_errno=True)
         _libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong]
         _libc.ioctl.restype = ctypes.c_int
-    ret: int = _libc.ioctl(fd, request, arg)
+    ret = int(_libc.ioctl(fd, request, arg))
     if ret < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
@@ -36,7 +35,7 @@ def _ioctl_ulong(fd: int, request: int, arg: int) -> int:
 def _ioctl(fd: int, request: int, name: str, arg: int | bytes | bytearray = 0) -> int:
     try:
         if isinstance(arg, bytearray):
-            return fcntl.ioctl(fd, request, arg, True)
+            return int(fcntl.ioctl(fd, request, arg, True))
         if isinstance(arg, int) and arg > _INT_MAX:
             return _ioctl_ulong(fd, request, arg)
         result = fcntl.ioctl(fd, request, arg)
@@ -70,8 +69,12 @@ class RealVmFd:
         _ioctl(self.fd, abi.KVM_SET_TSS_ADDR, "KVM_SET_TSS_ADDR", addr)
 
     def set_identity_map_addr(self, addr: int) -> None:
-        _ioctl(self.fd, abi.KVM_SET_IDENTITY_MAP_ADDR, "KVM_SET_IDENTITY_MAP_ADDR",
-               struct.pack("=Q", addr))
+        _ioctl(
+            self.fd,
+            abi.KVM_SET_IDENTITY_MAP_ADDR,
+            "KVM_SET_IDENTITY_MAP_ADDR",
+            struct.pack("=Q", addr),
+        )
 
     def set_nr_mmu_pages(self, pages: int) -> None:
         _ioctl(self.fd, abi.KVM_SET_NR_MMU_PAGES, "KVM_SET_NR_MMU_PAGES", pages)
@@ -89,12 +92,13 @@ class RealVmFd:
         # A mutable buffer goes to the kernel as is (an immutable one is capped at 1024 bytes).
         _ioctl(self.fd, abi.KVM_SET_GSI_ROUTING, "KVM_SET_GSI_ROUTING", routing_buffer(entries))
 
-    def set_user_memory_region(self, slot: int, flags: int, guest_phys_addr: int,
-                               memory_size: int, userspace_addr: int) -> None:
-        region = abi.kvm_userspace_memory_region(slot, flags, guest_phys_addr, memory_size,
-                                                 userspace_addr)
-        _ioctl(self.fd, abi.KVM_SET_USER_MEMORY_REGION, "KVM_SET_USER_MEMORY_REGION",
-               bytes(region))
+    def set_user_memory_region(
+        self, slot: int, flags: int, guest_phys_addr: int, memory_size: int, userspace_addr: int
+    ) -> None:
+        region = abi.kvm_userspace_memory_region(
+            slot, flags, guest_phys_addr, memory_size, userspace_addr
+        )
+        _ioctl(self.fd, abi.KVM_SET_USER_MEMORY_REGION, "KVM_SET_USER_MEMORY_REGION", bytes(region))
 
     def close(self) -> None:
         if self.fd >= 0:

@@ -33,7 +33,9 @@ def decode(blob: bytes) -> tuple[str, list[E820Entry]]:
         (count,) = struct.unpack_from("<I", blob)
         if count > E820_NR_ENTRIES:
             raise BlobError(f"legacy FW_CFG_E820_TABLE claims {count} entries; it holds at most 16")
-        return "legacy", [E820Entry(*_ENTRY.unpack_from(blob, 4 + i * ENTRY_SIZE)) for i in range(count)]
+        return "legacy", [
+            E820Entry(*_ENTRY.unpack_from(blob, 4 + i * ENTRY_SIZE)) for i in range(count)
+        ]
     if len(blob) % ENTRY_SIZE == 0:
         return "etc/e820", [E820Entry(*t) for t in _ENTRY.iter_unpack(blob)]
     raise BlobError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -42,7 +43,9 @@ def write_output(target: str, data: bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=".kvminit-", dir=directory)
     except OSError as e:
-        raise OutputError(f"{target}: cannot create a file in {directory}: {e.strerror or e}") from None
+        raise OutputError(
+            f"{target}: cannot create a file in {directory}: {e.strerror or e}"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -56,10 +59,8 @@ def write_output(target: str, data: bytes) -> None:
             os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     except BaseException as e:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         if isinstance(e, OSError):
             raise OutputError(f"{target}: {e.strerror or e}") from None
         raise

@@ -35,28 +35,45 @@ def summary(r: InitResult) -> str:
             f"accel     KVM initialised (fd {s.fd}, vmfd {s.vmfd})",
             f"limits    nr_slots {s.nr_slots}, vCPUs recommended {s.soft_vcpus_limit}, "
             f"maximum {s.hard_vcpus_limit}",
-            "caps      " + _flags([
-                (f"coalesced_mmio={s.coalesced_mmio}", s.coalesced_mmio),
-                ("vcpu_events", s.vcpu_events), ("robust_singlestep", s.robust_singlestep),
-                ("debugregs", s.debugregs), ("direct_msi", s.direct_msi),
-                ("intx_set_mask", s.intx_set_mask), ("readonly_mem", s.readonly_mem),
-                ("eventfds", s.eventfds), ("irqfds", s.irqfds), ("resamplefds", s.resamplefds),
-                ("vm_attributes", s.vm_attributes),
-                ("ioeventfd_any_length", s.ioeventfd_any_length),
-                ("working set_mem_region", not s.broken_set_mem_region),
-            ]),
+            "caps      "
+            + _flags(
+                [
+                    (f"coalesced_mmio={s.coalesced_mmio}", s.coalesced_mmio),
+                    ("vcpu_events", s.vcpu_events),
+                    ("robust_singlestep", s.robust_singlestep),
+                    ("debugregs", s.debugregs),
+                    ("direct_msi", s.direct_msi),
+                    ("intx_set_mask", s.intx_set_mask),
+                    ("readonly_mem", s.readonly_mem),
+                    ("eventfds", s.eventfds),
+                    ("irqfds", s.irqfds),
+                    ("resamplefds", s.resamplefds),
+                    ("vm_attributes", s.vm_attributes),
+                    ("ioeventfd_any_length", s.ioeventfd_any_length),
+                    ("working set_mem_region", not s.broken_set_mem_region),
+                ]
+            ),
             f"          irq_set_ioctl {s.irq_set_ioctl}",
-            "x86       " + _flags([("xsave", s.xsave), ("xcrs", s.xcrs),
-                                   ("pit_state2", s.pit_state2), ("smm", s.smm),
-                                   ("lm_capable_kernel", s.lm_capable_kernel)]),
+            "x86       "
+            + _flags(
+                [
+                    ("xsave", s.xsave),
+                    ("xcrs", s.xcrs),
+                    ("pit_state2", s.pit_state2),
+                    ("smm", s.smm),
+                    ("lm_capable_kernel", s.lm_capable_kernel),
+                ]
+            ),
             f"          identity map {s.identity_base:#x}, TSS {s.tss_addr:#x}, "
             f"{len(s.msr_indices)} MSRs"
             + (f", {s.nr_mmu_pages} MMU pages" if s.nr_mmu_pages is not None else ""),
         ]
         if s.kernel_irqchip:
             mode = "split (LAPICs in KVM, IOAPIC in QEMU)" if s.split_irqchip else "in kernel"
-            out.append(f"irqchip   {mode}; gsi_count {s.gsi_count}, "
-                       f"{len(r.routing)} routes committed" + (", no_hpet" if s.no_hpet else ""))
+            out.append(
+                f"irqchip   {mode}; gsi_count {s.gsi_count}, "
+                f"{len(r.routing)} routes committed" + (", no_hpet" if s.no_hpet else "")
+            )
         else:
             out.append("irqchip   in QEMU (kernel-irqchip off or unsupported)")
     if r.guest_cpu_vendor:
@@ -67,8 +84,14 @@ def summary(r: InitResult) -> str:
 
 def trace_outline(r: InitResult) -> str:
     lines = []
+    headings = {"2": "2 kvm_init()", "3": "3 machine init (pc_init1 / pc_q35_init)"}
     for t in r.trace:
-        depth = t.step.count(".")
+        section = t.step.split(".")[0]
+        if section in headings:
+            heading = headings.pop(section)
+            if t.step != section or section == "3":
+                lines.append(heading)
+        depth = t.step.count(".") + (section == "3")
         result = "" if t.result is None else f" → {t.result}"
         lines.append(f"{'  ' * depth}{t.step} {t.call}{result}")
     return "\n".join(lines)

@@ -23,8 +23,10 @@ def counts(results: Sequence[PairResult], strict: bool) -> dict[str, int]:
 
 def summary_line(results: Sequence[PairResult], strict: bool) -> str:
     c = counts(results, strict)
-    return (f"{c['files']} files × {c['hosts']} hosts: {c['passed']} passed, "
-            f"{c['warnings']} with warnings, {c['failed']} failed")
+    return (
+        f"{c['files']} files × {c['hosts']} hosts: {c['passed']} passed, "
+        f"{c['warnings']} with warnings, {c['failed']} failed"
+    )
 
 
 def text(results: Sequence[PairResult], strict: bool) -> str:
@@ -40,14 +42,22 @@ def text(results: Sequence[PairResult], strict: bool) -> str:
 
 
 def as_json(results: Sequence[PairResult], strict: bool) -> str:
-    return json.dumps({"results": [r.to_json(strict) for r in results],
-                       "summary": counts(results, strict)}, indent=2)
+    return json.dumps(
+        {"results": [r.to_json(strict) for r in results], "summary": counts(results, strict)},
+        indent=2,
+    )
 
 
 def junit(results: Sequence[PairResult], strict: bool) -> str:
     c = counts(results, strict)
-    suite = ET.Element("testsuite", name="kvminit validate", tests=str(c["pairs"]),
-                       failures=str(c["failed"]), errors="0", skipped="0")
+    suite = ET.Element(
+        "testsuite",
+        name="kvminit validate",
+        tests=str(c["pairs"]),
+        failures=str(c["failed"]),
+        errors="0",
+        skipped="0",
+    )
     for r in results:
         case = ET.SubElement(suite, "testcase", classname=r.host, name=r.path)
         if r.status(strict) == "FAIL":

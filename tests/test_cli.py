@@ -1,0 +1,403 @@
+"""The command line: exit codes, stderr messages, formats and outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from kvminit.cli import main
+
+ROOT = Path(__file__).parents[1]
+PC = str(ROOT / "machines" / "pc.toml")
+HOST = "amd-epyc-linux-6.18"
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    p = tmp_path / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+    return str(p)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "--version")
+    assert code == 0 and out.startswith("kvminit 0.")
+
+
+def test_no_command_is_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(capsys)[0] == 2
+    assert cli(capsys, "run")[0] == 2
+    assert cli(capsys, "validate", "--format", "yaml", PC)[0] == 2
+
+
+def test_machine_file_alone_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, PC, "--host", HOST)
+    assert code == 0
+    assert "host      profile amd-epyc-linux-6.18" in out
+    assert "KVM initialised" in out and "38 routes committed" in out
+
+
+def test_run_json_has_every_key(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "run", PC, "--host", HOST, "--format", "json")
+    data = json.loads(out)
+    assert code == 0
+    assert set(data) == {
+        "machine",
+        "host",
+        "accel",
+        "ok",
+        "error",
+        "warnings",
+        "kvm_state",
+        "e820",
+        "routing",
+        "trace",
+    }
+    assert data["host"] == {"kind": "profile", "name": HOST}
+    assert data["accel"] == "kvm" and data["ok"] is True and data["error"] is None
+    ks = data["kvm_state"]
+    for key in (
+        "nr_slots",
+        "soft_vcpus_limit",
+        "hard_vcpus_limit",
+        "coalesced_mmio",
+        "vcpu_events",
+        "gsi_count",
+        "used_gsi",
+        "xsave",
+        "xcrs",
+        "pit_state2",
+        "used_gsi_bitmap",
+        "identity_base",
+        "direct_msi",
+    ):
+        assert key in ks
+    assert ks["identity_base"] == 0xFEFFC000 and ks["gsi_count"] == 4095
+    assert data["e820"][0] == {"address": 0xFEFFC000, "length": 0x4000, "type": 2}
+    assert data["routing"][0] == {"gsi": 0, "type": 1, "flags": 0, "irqchip": 0, "pin": 0}
+    assert (
+        data["trace"][2] == {"step": "2.1", "call": 'qemu_open("/dev/kvm")', "result": 3}
+        or data["trace"][2]["step"] == "2.1"
+    )
+    assert data["machine"]["memory"] == 1 << 30
+
+
+def test_run_failure_is_exit_1_with_qemus_words(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    m = write(tmp_path, "m.toml", 'type = "pc"\nkvm-shadow-mem = "64K"\n')
+    code, out, err = cli(capsys, "run", m, "--host", HOST, "--format", "json")
+    assert code == 1
+    assert err == "kvminit: failed to initialize KVM: Invalid argument\n"
+    data = json.loads(out)
+    assert data["ok"] is False and data["kvm_state"] is None
+    assert data["error"] == {
+        "step": "2.10.5",
+        "message": "failed to initialize KVM: Invalid argument",
+        "errno": 22,
+    }
+
+
+def test_warnings_go_to_stderr(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    m = write(tmp_path, "m.toml", "smp = 3\n")
+    code, _, err = cli(capsys, m, "--host", HOST)
+    assert code == 0
+    assert err.startswith("kvminit: Warning: Number of SMP cpus requested (3) exceeds")
+
+
+def test_trace_outline(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = cli(capsys, "run", PC, "--host", HOST, "--trace")
+    assert '\n2 kvm_init()\n  2.1 qemu_open("/dev/kvm") → ' in out
+    assert "\n  2.6 kvm_ioctl(KVM_CREATE_VM) → " in out
+    assert "\n      2.12.3.1 kvm_check_extension(KVM_CAP_IRQ_ROUTING) → 4096\n" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'type = "pc"\nkernal-irqchip = "on"\n',
+            "m.toml:2: kernal-irqchip: unknown key (did you mean 'kernel-irqchip'?)",
+        ),
+        ('smp = "four"\n', "m.toml:1: smp: must be an integer"),
+        (
+            "smp = 4\nmaxcpus = 2\n",
+            "m.toml:2: maxcpus: maxcpus must be equal to or greater than smp",
+        ),
+        ('type = "pc"\nsmp = = 2\n', "m.toml:2: TOML syntax error"),
+    ],
+)
+def test_bad_files_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, message: str
+) -> None:
+    m = write(tmp_path, "m.toml", text)
+    code, out, err = cli(capsys, "run", m, "--host", HOST)
+    assert code == 1 and out == ""
+    assert err.startswith("kvminit: " + str(tmp_path / message))
+
+
+def test_bad_host(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "run", PC, "--host", "nonesuch")
+    assert code == 1 and "nonesuch: not a profile file, nor a built-in profile" in err
+
+
+# --- validate ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Path:
+    write(tmp_path, "ok/a.toml", 'type = "pc"\nmemory = "1G"\n')
+    write(tmp_path, "ok/nested/b.toml", 'type = "q35"\nsmp = 3\n')
+    write(tmp_path, "bad/c.toml", 'type = "pc"\nsmp = 2\nkvm-shadow-mem = "64K"\n')
+    write(tmp_path, "bad/d.toml", 'type = "pc"\nsmpp = 2\n')
+    write(tmp_path, "notes.txt", "not a machine")
+    return tmp_path
+
+
+def test_validate_shipped_machines(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "validate", str(ROOT / "machines"), "--host", HOST)
+    assert code == 0 and out.rstrip().endswith("0 failed")
+
+
+def test_validate_text(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
+    code, out, _ = cli(capsys, "validate", str(fleet), "--host", HOST, "--host", "old-kernel")
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[-1] == "4 files × 2 hosts: 3 passed, 1 with warnings, 4 failed"
+    assert (
+        f"FAIL  {fleet}/bad/c.toml:3 [amd-epyc-linux-6.18]: failed to initialize KVM: "
+        "Invalid argument" in lines
+    )
+    assert (
+        f"FAIL  {fleet}/bad/d.toml:2 [old-kernel]: unknown key (did you mean 'smp'?) "
+        "(got 2)" in lines
+    )
+    assert (
+        f"WARN  {fleet}/ok/nested/b.toml:2 [amd-epyc-linux-6.18]: Warning: Number of SMP "
+        "cpus requested (3) exceeds the recommended cpus supported by KVM (2)" in lines
+    )
+
+
+def test_validate_strict(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
+    ok = str(fleet / "ok")
+    assert cli(capsys, "validate", ok, "--host", HOST)[0] == 0
+    code, out, _ = cli(capsys, "validate", ok, "--host", HOST, "--strict")
+    assert code == 1 and "1 failed" in out
+
+
+def test_validate_json(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
+    code, out, _ = cli(capsys, "validate", str(fleet), "--host", HOST, "--format", "json")
+    data = json.loads(out)
+    assert code == 1
+    assert data["summary"] == {
+        "files": 4,
+        "hosts": 1,
+        "pairs": 4,
+        "passed": 1,
+        "warnings": 1,
+        "failed": 2,
+    }
+    c = next(r for r in data["results"] if r["path"].endswith("c.toml"))
+    assert c["ok"] is False and c["host"] == HOST
+    assert c["errors"] == [
+        {
+            "key": "kvm-shadow-mem",
+            "line": 3,
+            "message": "failed to initialize KVM: Invalid argument",
+        }
+    ]
+
+
+def test_validate_junit(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
+    _, out, _ = cli(
+        capsys, "validate", str(fleet), "--host", HOST, "--host", "old-kernel", "--format", "junit"
+    )
+    suite = ET.fromstring(out.split("\n", 1)[1])
+    cases = suite.findall("testcase")
+    assert suite.get("tests") == "8" and len(cases) == 8
+    assert suite.get("failures") == "4" and len(suite.findall("testcase/failure")) == 4
+
+
+def test_validate_github(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
+    _, out, _ = cli(capsys, "validate", str(fleet / "bad"), "--host", HOST, "--format", "github")
+    assert (
+        f"::error file={fleet}/bad/c.toml,line=3,title=kvminit [amd-epyc-linux-6.18]::"
+        "failed to initialize KVM: Invalid argument"
+    ) in out.splitlines()
+
+
+def test_validate_host_directory(capsys: pytest.CaptureFixture[str]) -> None:
+    hosts = ROOT / "kvminit" / "hosts"
+    code, out, _ = cli(capsys, "validate", PC, "--host", str(hosts))
+    assert code == 0 and out.splitlines()[-1].startswith("1 files × 4 hosts: ")
+
+
+def test_validate_nothing_to_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = cli(capsys, "validate", str(tmp_path), "--host", HOST)
+    assert code == 1 and "no *.toml machine files" in err
+
+
+def test_validate_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = cli(capsys, "validate", str(tmp_path / "x.toml"), "--host", HOST)
+    assert code == 1 and "no such file" in out
+
+
+# --- e820, routes -----------------------------------------------------------------------
+
+
+def test_e820_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "e820", PC, "--host", HOST)
+    assert code == 0
+    assert out.splitlines() == [
+        "[mem 0x00000000feffc000-0x00000000feffffff] reserved",
+        "[mem 0x000000fd00000000-0x000000ffffffffff] reserved",
+        "[mem 0x0000000000000000-0x000000003fffffff] usable",
+    ]
+
+
+def test_e820_blob_to_file_and_back(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "e820.bin"
+    assert cli(capsys, "e820", PC, "--host", HOST, "--format", "blob", "-o", str(out))[0] == 0
+    assert out.stat().st_size == 60
+    assert [p.name for p in tmp_path.iterdir()] == ["e820.bin"]  # no temporary left
+    code, text, _ = cli(capsys, "e820", "--decode", str(out), "--format", "json")
+    assert code == 0 and json.loads(text)[2] == {"address": 0, "length": 1 << 30, "type": 1}
+
+
+def test_e820_legacy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    m = write(tmp_path, "old.toml", 'type = "pc-i440fx-7.1"\n')
+    out = tmp_path / "legacy.bin"
+    assert cli(capsys, "e820", m, "--host", HOST, "--format", "legacy", "-o", str(out))[0] == 0
+    assert out.stat().st_size == 324
+    code, text, _ = cli(capsys, "e820", "--decode", str(out))
+    assert code == 0 and text.startswith("# legacy, 2 entries\n")
+    code, _, err = cli(capsys, "e820", PC, "--host", HOST, "--format", "legacy", "-o", str(out))
+    assert code == 1 and "QEMU 7.2 removed the FW_CFG_E820_TABLE item" in err
+    assert out.stat().st_size == 324  # untouched
+
+
+def test_e820_failure_leaves_no_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    m = write(tmp_path, "m.toml", 'kvm-shadow-mem = "64K"\n')
+    out = tmp_path / "e820.bin"
+    assert cli(capsys, "e820", m, "--host", HOST, "--format", "blob", "-o", str(out))[0] == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "fragment"),
+    [
+        ("missing-dir/e820.bin", "cannot create a file"),
+        ("/dev/full", "No space left on device"),
+        (".", "is a directory"),
+    ],
+)
+def test_e820_output_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, target: str, fragment: str
+) -> None:
+    path = target if target.startswith("/") else str(tmp_path / target)
+    code, _, err = cli(capsys, "e820", PC, "--host", HOST, "--format", "blob", "-o", path)
+    assert code == 1 and fragment in err
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_decode_bad_size(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    p = tmp_path / "x.bin"
+    p.write_bytes(bytes(7))
+    code, _, err = cli(capsys, "e820", "--decode", str(p))
+    assert code == 1 and "7 bytes is neither an etc/e820 file" in err
+
+
+def test_routes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "routes", PC, "--host", HOST)
+    lines = out.splitlines()
+    assert code == 0 and lines[-1] == "38 routes"
+    assert lines[1] == "   0  irqchip  PIC master pin 0"
+    code, out, _ = cli(capsys, "routes", PC, "--host", HOST, "--format", "json")
+    assert len(json.loads(out)) == 38
+
+
+def test_hosts_and_machines(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "hosts")
+    assert code == 0 and "amd-epyc-linux-6.18" in out and "(default)" in out
+    code, out, _ = cli(capsys, "machines")
+    assert code == 0 and "pc-q35-2.8" in out and len(out.splitlines()) == 1 + 3 + 31 + 23
+
+
+def test_auto_falls_back_with_a_note(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kvminit import api
+
+    real_resolve = api.resolve_host
+    monkeypatch.setattr(
+        api, "resolve_host", lambda spec="auto", device="": real_resolve(spec, "/nonexistent/kvm")
+    )
+    code, out, err = cli(capsys, PC)
+    assert code == 0
+    assert err.startswith("kvminit: /nonexistent/kvm: No such file or directory (no KVM on this")
+    assert "using the built-in host profile amd-epyc-linux-6.18" in err
+    assert "host      profile amd-epyc-linux-6.18" in out
+
+
+# --- schema --------------------------------------------------------------------------
+
+
+def test_schema_is_fresh(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert cli(capsys, "schema", "--check")[0] == 0
+
+
+def test_schema_check_sees_stale_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert cli(capsys, "schema", str(tmp_path))[0] == 0
+    assert cli(capsys, "schema", "--check", str(tmp_path))[0] == 0
+    (tmp_path / "machine.schema.json").write_text("{}")
+    code, _, err = cli(capsys, "schema", "--check", str(tmp_path))
+    assert code == 1 and "stale schema files" in err
+
+
+def test_shipped_files_validate_against_their_schema() -> None:
+    schema = json.loads((ROOT / "schemas/machine.schema.json").read_text())
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["memory"]["default"] == "128M"
+    host_schema = json.loads((ROOT / "schemas/host.schema.json").read_text())
+    assert "caps" in host_schema["properties"]
+
+
+def test_python_m_and_console_script() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kvminit", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("kvminit ")
+
+
+def test_broken_pipe_is_quiet() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        f"{sys.executable} -m kvminit machines | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr and proc.stdout.startswith("type")

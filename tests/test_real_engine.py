@@ -1,0 +1,117 @@
+"""The engine on the real /dev/kvm (marked kvm; skipped with the reason elsewhere)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kvminit.cli import main
+from kvminit.engine import run
+from kvminit.kvm.abi import KVM_CAPS
+from kvminit.kvm.probe import probe
+from kvminit.kvm.profile import ProfileHost
+from kvminit.kvm.real import RealHost
+
+from .conftest import machine
+
+pytestmark = pytest.mark.kvm
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _every_test_checks_fds(no_fd_leak: None) -> None:
+    """No fd stays open after a real run, whatever its outcome."""
+
+
+@pytest.fixture(scope="module")
+def recorded() -> ProfileHost:
+    return ProfileHost(probe())
+
+
+def test_pc_initialises_the_real_kvm() -> None:
+    real = RealHost()
+    kvm = real.open()
+    soft = kvm.check_extension(KVM_CAPS["KVM_CAP_NR_VCPUS"])
+    hard = kvm.check_extension(KVM_CAPS["KVM_CAP_MAX_VCPUS"])
+    kvm.close()
+    r = run(machine(type="pc", memory="1G"), real)
+    assert r.ok and r.accel == "kvm" and r.host_kind == "real"
+    assert r.kvm_state is not None
+    assert (r.kvm_state.soft_vcpus_limit, r.kvm_state.hard_vcpus_limit) == (soft or 4, hard or soft)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'type = "pc"',
+        'type = "q35"\nmemory = "6G"',
+        'type = "isapc"',
+        'kernel-irqchip = "split"',
+        'kernel-irqchip = "off"',
+        'type = "pc-i440fx-2.6"\nsmp = 3',
+        'kvm-shadow-mem = "1M"',
+    ],
+)
+def test_real_and_recorded_agree(recorded: ProfileHost, text: str) -> None:
+    """Same trace, state, table and routes from the kernel and from its recording."""
+    m = machine(text)
+    a, b = run(m, RealHost()).to_json(), run(m, recorded).to_json()
+    a.pop("host"), b.pop("host")
+    assert a == b
+
+
+def test_smp_above_the_recommended_warns_and_succeeds() -> None:
+    kvm = RealHost().open()
+    soft = kvm.check_extension(KVM_CAPS["KVM_CAP_NR_VCPUS"]) or 4
+    kvm.close()
+    r = run(machine(smp=soft + 1), RealHost())
+    assert r.ok
+    assert r.warnings[0] == (
+        f"Warning: Number of SMP cpus requested ({soft + 1}) exceeds the "
+        f"recommended cpus supported by KVM ({soft})"
+    )
+
+
+def test_kvm_type_error_and_fallback() -> None:
+    r = run(machine(kvm_type="x"), RealHost())
+    assert r.error is not None
+    assert (
+        r.error.message == "Invalid argument kvm-type=x\nfailed to initialize KVM: Invalid argument"
+    )
+    r = run(machine(kvm_type="x", accel=["kvm", "tcg"]), RealHost())
+    assert r.ok and r.accel == "tcg" and r.warnings[-1] == "Back to tcg accelerator."
+
+
+def test_shadow_mem_64k_is_refused_by_the_kernel() -> None:
+    r = run(machine(kvm_shadow_mem="64K"), RealHost())
+    assert r.error is not None and r.error.message == "failed to initialize KVM: Invalid argument"
+
+
+@pytest.mark.parametrize(("irqchip", "routes"), [("on", 38), ("split", 24), ("off", 0)])
+def test_irqchip_modes(irqchip: str, routes: int) -> None:
+    r = run(machine(kernel_irqchip=irqchip), RealHost())
+    assert r.ok and len(r.routing) == routes
+
+
+def test_isapc_routes() -> None:
+    assert len(run(machine(type="isapc"), RealHost()).routing) == 15
+
+
+def test_json_shows_the_identity_map(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(ROOT / "machines/pc.toml"), "--host", "real", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["host"]["kind"] == "real"
+    assert data["kvm_state"]["identity_base"] == 0xFEFFC000
+    assert data["e820"][0] == {"address": 0xFEFFC000, "length": 0x4000, "type": 2}
+
+
+def test_missing_device_gives_the_seeds_message(capsys: pytest.CaptureFixture[str]) -> None:
+    r = run(machine(), RealHost("/nonexistent/kvm"))
+    assert r.error is not None
+    assert r.error.message == (
+        "Could not access KVM kernel module: No such file or directory\n"
+        "failed to initialize KVM: No such file or directory"
+    )
