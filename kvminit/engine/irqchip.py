@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 from kvminit.kvm.abi import KVM_CAPS
-from kvminit.kvm.device import KvmError
 
 from . import messages as msg
-from .context import RunContext
+from .context import RunContext, strerror
 from .errors import QemuExit
-from .kvm_ioctl import kvm_check_extension
+from .kvm_ioctl import kvm_check_extension, kvm_vm_ioctl
 from .kvm_x86 import kvm_arch_init_irq_routing, kvm_arch_irqchip_create
 from .routing import set_gsi
 from .state import KVMState
 
 
 def kvm_irqchip_create(ctx: RunContext, s: KVMState) -> None:
-    assert s.vm is not None
+    vm = s.vm
+    assert vm is not None
     if kvm_check_extension(ctx, s, "KVM_CAP_IRQCHIP", "2.12"):
         pass
     elif kvm_check_extension(ctx, s, "KVM_CAP_S390_IRQCHIP", "2.12"):
-        try:
-            s.vm.enable_cap(KVM_CAPS["KVM_CAP_S390_IRQCHIP"])
-        except KvmError as e:
+        cap = KVM_CAPS["KVM_CAP_S390_IRQCHIP"]
+        ret = kvm_vm_ioctl(
+            ctx, "2.12", "kvm_vm_enable_cap(KVM_CAP_S390_IRQCHIP, 0)", lambda: vm.enable_cap(cap)
+        )
+        if ret < 0:
             raise QemuExit(
                 "2.12",
-                msg.ENABLE_IRQCHIP_FAILED.format(strerror=e.strerror),
-                e.errno,
+                msg.ENABLE_IRQCHIP_FAILED.format(strerror=strerror(ret)),
+                -ret,
                 key="kernel-irqchip",
-            ) from None
+            )
     else:
         return
 
@@ -35,17 +37,14 @@ def kvm_irqchip_create(ctx: RunContext, s: KVMState) -> None:
     ret = kvm_arch_irqchip_create(ctx, s)
     if ret == 0:
         # (The split case cannot reach here on x86: the hook handled it.)
-        try:
-            s.vm.create_irqchip()
-            ctx.step("2.12.2", "kvm_vm_ioctl(KVM_CREATE_IRQCHIP)", 0)
-        except KvmError as e:
-            ctx.step("2.12.2", "kvm_vm_ioctl(KVM_CREATE_IRQCHIP)", -e.errno)
-            raise QemuExit(
-                "2.12.2",
-                msg.CREATE_IRQCHIP_FAILED.format(strerror=e.strerror),
-                e.errno,
-                key="kernel-irqchip",
-            ) from None
+        ret = kvm_vm_ioctl(ctx, "2.12.2", "kvm_vm_ioctl(KVM_CREATE_IRQCHIP)", vm.create_irqchip)
+    if ret < 0:
+        raise QemuExit(
+            "2.12.2",
+            msg.CREATE_IRQCHIP_FAILED.format(strerror=strerror(ret)),
+            -ret,
+            key="kernel-irqchip",
+        )
 
     s.kernel_irqchip = True
     # An in-kernel IRQ chip implies asynchronous interrupt delivery.

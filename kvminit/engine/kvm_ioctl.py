@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kvminit.kvm.abi import KVM_CAPS
 from kvminit.kvm.device import KvmError
 
@@ -18,3 +20,14 @@ def kvm_check_extension(ctx: RunContext, s: KVMState, cap: str, step: str) -> in
         ret = 0
     ctx.step(step, f"kvm_check_extension({cap})", ret)
     return max(ret, 0)
+
+
+def kvm_vm_ioctl(ctx: RunContext, step: str, call: str, op: Callable[[], object]) -> int:
+    """One VM ioctl, traced as the seed writes it; 0 or -errno, as QEMU's kvm_vm_ioctl."""
+    try:
+        op()
+    except KvmError as e:
+        ctx.step(step, call, -e.errno)
+        return -e.errno
+    ctx.step(step, call, 0)
+    return 0

@@ -8,10 +8,10 @@ from kvminit.kvm.abi import KVM_CAPS
 from kvminit.kvm.device import KvmError
 
 from . import messages as msg
-from .context import RunContext
+from .context import RunContext, strerror
 from .e820 import E820_RESERVED
 from .errors import KvmInitError, QemuExit
-from .kvm_ioctl import kvm_check_extension
+from .kvm_ioctl import kvm_check_extension, kvm_vm_ioctl
 from .routing import kvm_irqchip_add_msi_route
 from .state import KVMState
 
@@ -63,7 +63,8 @@ def kvm_get_supported_msrs(ctx: RunContext, s: KVMState) -> None:
 
 def kvm_arch_init(ctx: RunContext, s: KVMState) -> None:
     """Raises KvmInitError where the seed's kvm_arch_init returns ret < 0."""
-    assert s.vm is not None
+    vm = s.vm
+    assert vm is not None
     identity_base = IDENTITY_BASE_DEFAULT
 
     s.xsave = _check(ctx, s, "KVM_CAP_XSAVE", "2.10")
@@ -77,24 +78,19 @@ def kvm_arch_init(ctx: RunContext, s: KVMState) -> None:
 
     if _check(ctx, s, "KVM_CAP_SET_IDENTITY_MAP_ADDR", "2.10"):
         identity_base = IDENTITY_BASE_MOVED
-        try:
-            s.vm.set_identity_map_addr(identity_base)
-            ctx.step("2.10", f"kvm_vm_ioctl(KVM_SET_IDENTITY_MAP_ADDR, 0x{identity_base:x})", 0)
-        except KvmError as e:
-            ctx.step(
-                "2.10", f"kvm_vm_ioctl(KVM_SET_IDENTITY_MAP_ADDR, 0x{identity_base:x})", -e.errno
-            )
-            raise KvmInitError("2.10", -e.errno, []) from None
+        call = f"kvm_vm_ioctl(KVM_SET_IDENTITY_MAP_ADDR, 0x{identity_base:x})"
+        ret = kvm_vm_ioctl(ctx, "2.10", call, lambda: vm.set_identity_map_addr(IDENTITY_BASE_MOVED))
+        if ret < 0:
+            raise KvmInitError("2.10", ret, [])
     s.identity_base = identity_base
 
     # 2.10.2 TSS one page after the EPT identity map
     s.tss_addr = identity_base + PAGE
-    try:
-        s.vm.set_tss_addr(s.tss_addr)
-        ctx.step("2.10.2", f"kvm_vm_ioctl(KVM_SET_TSS_ADDR, 0x{s.tss_addr:x})", 0)
-    except KvmError as e:
-        ctx.step("2.10.2", f"kvm_vm_ioctl(KVM_SET_TSS_ADDR, 0x{s.tss_addr:x})", -e.errno)
-        raise KvmInitError("2.10.2", -e.errno, []) from None
+    tss_addr = s.tss_addr
+    call = f"kvm_vm_ioctl(KVM_SET_TSS_ADDR, 0x{tss_addr:x})"
+    ret = kvm_vm_ioctl(ctx, "2.10.2", call, lambda: vm.set_tss_addr(tss_addr))
+    if ret < 0:
+        raise KvmInitError("2.10.2", ret, [])
 
     # 2.10.3 tell fw_cfg to notify the BIOS to reserve the range
     ret = ctx.e820.e820_add_entry(identity_base, IDENTITY_MAP_SIZE, E820_RESERVED)
@@ -115,12 +111,10 @@ def kvm_arch_init(ctx: RunContext, s: KVMState) -> None:
     ctx.step("2.10.5", "machine_kvm_shadow_mem()", -1 if shadow_mem is None else shadow_mem)
     if shadow_mem is not None:
         pages = shadow_mem // 4096
-        try:
-            s.vm.set_nr_mmu_pages(pages)
-            ctx.step("2.10.5", f"kvm_vm_ioctl(KVM_SET_NR_MMU_PAGES, {pages})", 0)
-        except KvmError as e:
-            ctx.step("2.10.5", f"kvm_vm_ioctl(KVM_SET_NR_MMU_PAGES, {pages})", -e.errno)
-            raise KvmInitError("2.10.5", -e.errno, [], key="kvm-shadow-mem") from None
+        call = f"kvm_vm_ioctl(KVM_SET_NR_MMU_PAGES, {pages})"
+        ret = kvm_vm_ioctl(ctx, "2.10.5", call, lambda: vm.set_nr_mmu_pages(pages))
+        if ret < 0:
+            raise KvmInitError("2.10.5", ret, [], key="kvm-shadow-mem")
         s.nr_mmu_pages = pages
 
     if _check(ctx, s, "KVM_CAP_X86_SMM", "2.10"):
@@ -129,22 +123,21 @@ def kvm_arch_init(ctx: RunContext, s: KVMState) -> None:
 
 def kvm_arch_irqchip_create(ctx: RunContext, s: KVMState) -> int:
     """2.12.1: split irqchip through KVM_ENABLE_CAP; 1 when done, 0 to fall back."""
-    assert s.vm is not None
+    vm = s.vm
+    assert vm is not None
     if ctx.machine.kernel_irqchip != "split":
         ctx.step("2.12.1", "kvm_arch_irqchip_create()", 0)
         return 0
     cap = KVM_CAPS["KVM_CAP_SPLIT_IRQCHIP"]
-    try:
-        s.vm.enable_cap(cap, [IOAPIC_NUM_PINS])
-        ctx.step("2.12.1", "kvm_vm_enable_cap(KVM_CAP_SPLIT_IRQCHIP, 0, 24)", 0)
-    except KvmError as e:
-        ctx.step("2.12.1", "kvm_vm_enable_cap(KVM_CAP_SPLIT_IRQCHIP, 0, 24)", -e.errno)
+    call = "kvm_vm_enable_cap(KVM_CAP_SPLIT_IRQCHIP, 0, 24)"
+    ret = kvm_vm_ioctl(ctx, "2.12.1", call, lambda: vm.enable_cap(cap, [IOAPIC_NUM_PINS]))
+    if ret:
         raise QemuExit(
             "2.12.1",
-            msg.SPLIT_IRQCHIP_FAILED.format(strerror=e.strerror),
-            e.errno,
+            msg.SPLIT_IRQCHIP_FAILED.format(strerror=strerror(ret)),
+            -ret,
             key="kernel-irqchip",
-        ) from None
+        )
     s.split_irqchip = True
     return 1
 

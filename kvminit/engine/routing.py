@@ -5,11 +5,12 @@ from __future__ import annotations
 import errno
 
 from kvminit.kvm.abi import KVM_IRQ_ROUTING_IRQCHIP
-from kvminit.kvm.device import KvmError, RoutingEntry
+from kvminit.kvm.device import RoutingEntry
 
 from . import messages as msg
-from .context import RunContext
+from .context import RunContext, strerror
 from .errors import QemuExit
+from .kvm_ioctl import kvm_vm_ioctl
 from .state import KVMState
 
 
@@ -36,16 +37,15 @@ def kvm_irqchip_get_virq(s: KVMState) -> int:
 
 def kvm_irqchip_commit_routes(ctx: RunContext, s: KVMState, step: str) -> None:
     """KVM_SET_GSI_ROUTING with the table as built; QEMU asserts it succeeds."""
-    assert s.vm is not None
-    call = f"kvm_vm_ioctl(KVM_SET_GSI_ROUTING, nr={len(s.irq_routes)})"
-    try:
-        s.vm.set_gsi_routing(s.irq_routes)
-    except KvmError as e:
-        ctx.step(step, call, -e.errno)
+    vm = s.vm
+    assert vm is not None
+    routes = s.irq_routes
+    call = f"kvm_vm_ioctl(KVM_SET_GSI_ROUTING, nr={len(routes)})"
+    ret = kvm_vm_ioctl(ctx, step, call, lambda: vm.set_gsi_routing(routes))
+    if ret < 0:
         raise QemuExit(
-            step, f"{msg.COMMIT_ROUTES_ASSERT} (KVM_SET_GSI_ROUTING: {e.strerror})", e.errno
-        ) from None
-    ctx.step(step, call, 0)
+            step, f"{msg.COMMIT_ROUTES_ASSERT} (KVM_SET_GSI_ROUTING: {strerror(ret)})", -ret
+        )
 
 
 def kvm_irqchip_add_msi_route(
