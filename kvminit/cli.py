@@ -20,6 +20,10 @@ class Failure(Exception):
     """A message for stderr and exit 1."""
 
 
+class Usage(Exception):
+    """Bad command-line usage: a message for stderr and exit 2."""
+
+
 def say(message: str) -> None:
     for line in message.splitlines() or [""]:
         print(f"kvminit: {line}", file=sys.stderr)
@@ -58,6 +62,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--strict", action="store_true", help="warnings fail too")
     v.add_argument("--format", choices=("text", "json", "junit", "github"), default="text")
+    v.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="check pairs in N processes (default 1)",
+    )
+    v.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="check only the I-th of N stable shards of the (file, host) pairs",
+    )
+    v.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        default="-",
+        help="write the report to FILE (atomically) instead of stdout",
+    )
 
     e = sub.add_parser("e820", help="the e820 table and its fw_cfg blobs")
     e.add_argument("machine", nargs="?", metavar="MACHINE.toml")
@@ -124,9 +148,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .api import resolve_hosts
+    from .report.output import write_output
     from .report.validate import FORMATS
-    from .validate import check_file, machine_files
+    from .validate import check_files, machine_files, parse_shard
 
+    if args.jobs < 1:
+        raise Usage("--jobs must be at least 1")
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as e:
+        raise Usage(str(e)) from None
     choices: list[HostChoice] = []
     for spec in args.hosts or ["auto"]:
         for choice in resolve_hosts(spec):
@@ -137,8 +168,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     files = machine_files(args.paths)
     if not files:
         raise Failure("no *.toml machine files under " + ", ".join(args.paths))
-    results = [pair for f in files for pair in check_file(f, hosts)]
-    print(FORMATS[args.format](results, args.strict))
+    results = check_files(files, hosts, jobs=args.jobs, shard=shard)
+    write_output(args.output, (FORMATS[args.format](results, args.strict) + "\n").encode())
     failed = any(r.status(args.strict) == "FAIL" for r in results)
     return EXIT_FAIL if failed else EXIT_OK
 
@@ -310,6 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(str(e))
     except (ProfileError, OutputError, Failure) as e:
         say(str(e))
+    except Usage as e:
+        parser.print_usage(sys.stderr)
+        say(str(e))
+        return EXIT_USAGE
     except KeyboardInterrupt:
         say("interrupted")
         return EXIT_INTERRUPTED

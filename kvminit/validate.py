@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import zlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -13,6 +16,7 @@ from .config.loader import key_lines, parse_machine, read_text
 from .engine import run as engine_run
 from .engine.state import InitError
 from .kvm.device import KvmHost
+from .kvm.real import DeferredClose, RealHost
 
 Status = Literal["PASS", "WARN", "FAIL"]
 
@@ -122,3 +126,81 @@ def check_file(path: str, hosts: Iterable[tuple[str, KvmHost]]) -> list[PairResu
         errors = [Finding(p.message, p.key, p.line) for p in e.problems]
         return [PairResult(path, name, list(errors)) for name, _ in names_and_hosts]
     return check_text(text, path, names_and_hosts)
+
+
+# --- batches ---------------------------------------------------------------------------
+
+Shard = tuple[int, int]  # (index from 1, count)
+
+
+def parse_shard(text: str) -> Shard:
+    """`I/N` with 1 <= I <= N."""
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard takes I/N, such as 1/4 (got {text!r})") from None
+    if not 1 <= index <= count:
+        raise ValueError(f"--shard {text}: I must be between 1 and N")
+    return index, count
+
+
+def in_shard(path: str, host: str, shard: Shard | None) -> bool:
+    """A stable choice: the same pair lands in the same shard on every runner."""
+    if shard is None:
+        return True
+    index, count = shard
+    return zlib.crc32(f"{path}\0{host}".encode()) % count == index - 1
+
+
+Task = tuple[str, list[int]]  # a file and the indices of the hosts to check it on
+_worker_hosts: list[tuple[str, KvmHost]] = []
+
+
+def _init_worker(hosts: list[tuple[str, KvmHost]]) -> None:
+    global _worker_hosts
+    _worker_hosts = hosts
+
+
+def _check_tasks(tasks: list[Task]) -> list[PairResult]:
+    return _check_tasks_on(tasks, _worker_hosts)
+
+
+def _check_tasks_on(tasks: list[Task], hosts: list[tuple[str, KvmHost]]) -> list[PairResult]:
+    real = [h for _, h in hosts if isinstance(h, RealHost)]
+    with DeferredClose() as closer:
+        # Overlap the kernel's VM teardown with the next init; fds stay bounded.
+        for h in real:
+            h.closer = closer
+        try:
+            return [
+                pair for path, idx in tasks for pair in check_file(path, [hosts[i] for i in idx])
+            ]
+        finally:
+            for h in real:
+                h.closer = None
+
+
+def check_files(
+    files: Sequence[str],
+    hosts: Sequence[tuple[str, KvmHost]],
+    *,
+    jobs: int = 1,
+    shard: Shard | None = None,
+) -> list[PairResult]:
+    """Every (file, host) pair of the shard, in file order then host order."""
+    tasks: list[Task] = []
+    for path in files:
+        idx = [i for i, (name, _) in enumerate(hosts) if in_shard(path, name, shard)]
+        if idx:
+            tasks.append((path, idx))
+    host_list = list(hosts)
+    if jobs <= 1 or len(tasks) < 2:
+        return _check_tasks_on(tasks, host_list)
+    # A few chunks per worker keeps them busy without a round trip per file.
+    size = max(1, len(tasks) // (jobs * 4))
+    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_init_worker, initargs=(host_list,)
+    ) as pool:
+        return [pair for chunk in pool.map(_check_tasks, chunks) for pair in chunk]

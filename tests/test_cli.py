@@ -401,3 +401,66 @@ def test_broken_pipe_is_quiet() -> None:
         check=False,
     )
     assert "Traceback" not in proc.stderr and proc.stdout.startswith("type")
+
+
+# --- at scale ------------------------------------------------------------------------
+
+
+def _fleet_json(
+    capsys: pytest.CaptureFixture[str], fleet: Path, *extra: str
+) -> list[dict[str, object]]:
+    args = ["validate", str(fleet), "--host", HOST, "--host", "old-kernel", "--format", "json"]
+    code, out, _ = cli(capsys, *args, *extra)
+    assert code in (0, 1)
+    results: list[dict[str, object]] = json.loads(out)["results"]
+    return results
+
+
+def test_jobs_give_the_same_results_in_the_same_order(
+    capsys: pytest.CaptureFixture[str], fleet: Path
+) -> None:
+    assert _fleet_json(capsys, fleet, "--jobs", "3") == _fleet_json(capsys, fleet)
+
+
+def test_shards_partition_the_pairs(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
+    whole = _fleet_json(capsys, fleet)
+    shards = [_fleet_json(capsys, fleet, "--shard", f"{i}/3") for i in (1, 2, 3)]
+    merged = [r for s in shards for r in s]
+    key = lambda r: (r["path"], r["host"])  # noqa: E731
+    assert sorted(merged, key=key) == sorted(whole, key=key)
+    assert _fleet_json(capsys, fleet, "--shard", "2/3") == shards[1]  # stable
+
+
+@pytest.mark.parametrize(
+    "args", [["--shard", "0/2"], ["--shard", "3/2"], ["--shard", "x"], ["--jobs", "0"]]
+)
+def test_bad_batch_options_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], fleet: Path, args: list[str]
+) -> None:
+    code, _, err = cli(capsys, "validate", str(fleet), "--host", HOST, *args)
+    assert code == 2 and err.strip().splitlines()[-1].startswith("kvminit: --")
+
+
+def test_validate_report_to_a_file(
+    capsys: pytest.CaptureFixture[str], fleet: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "out" / "junit.xml"
+    report.parent.mkdir()
+    code, out, _ = cli(
+        capsys,
+        "validate",
+        str(fleet / "ok"),
+        "--host",
+        HOST,
+        "--format",
+        "junit",
+        "-o",
+        str(report),
+    )
+    assert code == 0 and out == ""
+    assert ET.parse(report).getroot().get("tests") == "2"
+
+
+def test_pre_commit_hook_is_declared() -> None:
+    text = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert "id: kvminit-validate" in text and "entry: kvminit validate" in text
