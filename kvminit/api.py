@@ -13,14 +13,7 @@ from .config import ConfigError, MachineConfig, load_machine
 from .engine import InitResult
 from .engine import run as _engine_run
 from .kvm.device import DEFAULT_DEVICE, KvmError, KvmHost
-from .kvm.profile import (
-    DEFAULT_PROFILE,
-    ProfileError,
-    ProfileHost,
-    builtin_names,
-    builtin_profile,
-    load_profile,
-)
+from .kvm.errors import ProfileError
 from .kvm.real import RealHost
 
 __all__ = [
@@ -69,12 +62,17 @@ def resolve_host(spec: str = "auto", device: str = DEFAULT_DEVICE) -> HostChoice
         try:
             real.open().close()
         except KvmError as e:
+            # The profile model is built only when a profile is used.
+            from .kvm.profile import DEFAULT_PROFILE, ProfileHost, builtin_profile
+
             note = (
                 f"{device}: {e.strerror} ({_access_hint(device, e.errno)}); "
                 f"using the built-in host profile {DEFAULT_PROFILE}"
             )
             return HostChoice(ProfileHost(builtin_profile(DEFAULT_PROFILE)), note)
         return HostChoice(real)
+    from .kvm.profile import ProfileHost, builtin_names, builtin_profile, load_profile
+
     path = Path(spec)
     if path.suffix == ".toml" or path.is_file():
         return HostChoice(ProfileHost(load_profile(path), origin=spec))
@@ -90,6 +88,8 @@ def resolve_host(spec: str = "auto", device: str = DEFAULT_DEVICE) -> HostChoice
 
 def resolve_hosts(spec: str, device: str = DEFAULT_DEVICE) -> list[HostChoice]:
     """Like resolve_host, but a directory stands for every *.toml profile in it."""
+    from .kvm.profile import ProfileHost, load_profile
+
     path = Path(spec)
     if path.is_dir():
         files = sorted(path.glob("*.toml"))

@@ -332,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say("a command or a MACHINE.toml is required (kvminit --help)")
         return EXIT_USAGE
     from .config import ConfigError
-    from .kvm.profile import ProfileError
+    from .kvm.errors import ProfileError
     from .report.output import OutputError
 
     try:

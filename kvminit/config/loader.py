@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -63,7 +62,7 @@ def _render(value: Any) -> str:
 
 
 def _unknown_key(key: str) -> str:
-    close = difflib.get_close_matches(key.replace("_", "-"), KEYS, n=1, cutoff=0.6)
+    close = _close_matches(key.replace("_", "-"), KEYS, n=1, cutoff=0.6)
     if close:
         return f"unknown key (did you mean '{close[0]}'?)"
     return "unknown key; allowed keys: " + ", ".join(KEYS)
@@ -148,7 +147,9 @@ def read_text(path: str | os.PathLike[str]) -> str:
                 ],
             )
         with open(p, "rb") as f:
-            raw = f.read(MAX_FILE_SIZE + 1)
+            # read(n) allocates n bytes up front: ask for the size, not the limit.
+            size = os.fstat(f.fileno()).st_size
+            raw = f.read(size + 1 if 0 < size <= MAX_FILE_SIZE else MAX_FILE_SIZE + 1)
     except FileNotFoundError:
         raise ConfigError(name, [Problem("no such file")]) from None
     except OSError as e:
@@ -176,3 +177,10 @@ def read_text(path: str | os.PathLike[str]) -> str:
 def load_machine(path: str | os.PathLike[str]) -> MachineConfig:
     """Read and validate one machine file; raises ConfigError."""
     return parse_machine(read_text(path), os.fspath(path))
+
+
+def _close_matches(word: str, possibilities: Any, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    # difflib only when a hint is needed: a valid file never pays for its import.
+    import difflib
+
+    return difflib.get_close_matches(word, possibilities, n=n, cutoff=cutoff)

@@ -7,7 +7,6 @@ the error type (`key:maxcpus`).
 
 from __future__ import annotations
 
-import difflib
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
@@ -75,7 +74,7 @@ def _machine_type(value: object) -> str:
     if not isinstance(value, str):
         raise _fail("must be a string naming a machine type")
     if not machine_types.is_machine_type(value):
-        close = difflib.get_close_matches(value, machine_types.MACHINE_TYPES, n=1)
+        close = _close_matches(value, machine_types.MACHINE_TYPES, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise _fail(
             f"unknown machine type; {hint}allowed: {machine_types.describe_allowed()} "
@@ -269,3 +268,10 @@ class MachineConfig(BaseModel):
 
 
 KEYS: tuple[str, ...] = tuple((f.alias or n) for n, f in MachineConfig.model_fields.items())
+
+
+def _close_matches(word: str, possibilities: Any, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    # difflib only when a hint is needed: a valid file never pays for its import.
+    import difflib
+
+    return difflib.get_close_matches(word, possibilities, n=n, cutoff=cutoff)

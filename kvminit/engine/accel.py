@@ -19,14 +19,16 @@ from .state import InitError, KVMState
 ACCEL_NAMES = {"kvm": "KVM", "tcg": "tcg"}
 
 
-def run(machine: MachineConfig, host: KvmHost, *, keep_open: bool = False) -> InitResult:
+def run(
+    machine: MachineConfig, host: KvmHost, *, keep_open: bool = False, trace: bool = True
+) -> InitResult:
     """Replay QEMU's start-up up to the board's memory and interrupt set-up.
 
     With keep_open the returned KVMState still holds the VM (for `boot`); the
     caller must close it. Otherwise every fd is closed before returning.
     """
     mc = machine_class(machine.type)
-    ctx = RunContext(machine, mc, host, E820Table(legacy=mc.legacy_e820))
+    ctx = RunContext(machine, mc, host, E820Table(legacy=mc.legacy_e820), tracing=trace)
     result = InitResult(machine, mc, host.kind, host.name, warnings=ctx.warnings, trace=ctx.trace)
     state: KVMState | None = None
     try:

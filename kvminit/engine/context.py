@@ -21,9 +21,11 @@ class RunContext:
     e820: E820Table
     trace: list[TraceStep] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    tracing: bool = True  # a batch that reads no trace skips recording it
 
     def step(self, number: str, call: str, result: int | str | None = None) -> None:
-        self.trace.append(TraceStep(number, call, result))
+        if self.tracing:
+            self.trace.append(TraceStep(number, call, result))
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -18,7 +18,8 @@ def kvm_check_extension(ctx: RunContext, s: KVMState, cap: str, step: str) -> in
         ret = s.kvm.check_extension(KVM_CAPS[cap])
     except KvmError:
         ret = 0
-    ctx.step(step, f"kvm_check_extension({cap})", ret)
+    if ctx.tracing:
+        ctx.step(step, f"kvm_check_extension({cap})", ret)
     return max(ret, 0)
 
 

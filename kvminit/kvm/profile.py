@@ -22,6 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import abi
 from .device import KvmError, RoutingEntry, VmFd
+from .errors import ProfileError
+
+__all__ = ["HostProfile", "ProfileError", "ProfileHost", "builtin_profile", "load_profile"]
 
 FORMAT = 1
 DEFAULT_PROFILE = "amd-epyc-linux-6.18"
@@ -39,14 +42,6 @@ KVM_MIN_ALLOC_MMU_PAGES = 64
 MAX_NR_RESERVED_IOAPIC_PINS = 48
 PIC_NUM_PINS = 16
 KVM_IOAPIC_NUM_PINS = 24
-
-
-class ProfileError(Exception):
-    """A host profile that cannot be used."""
-
-    def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        super().__init__(f"{path}: {message}")
 
 
 class Fault(BaseModel):
@@ -113,6 +108,12 @@ class HostProfile(BaseModel):
         name = abi.cap_name(number)
         return self.vm_caps.get(name, self.caps.get(name, 0))
 
+    def answers(self) -> tuple[dict[int, int], dict[int, int]]:
+        """KVM_CHECK_EXTENSION answers by number: (system fd, VM fd)."""
+        system = {abi.KVM_CAPS[k]: v for k, v in self.caps.items()}
+        vm = {**system, **{abi.KVM_CAPS[k]: v for k, v in self.vm_caps.items()}}
+        return system, vm
+
     def to_toml(self) -> str:
         return dump_toml(self)
 
@@ -122,15 +123,19 @@ class HostProfile(BaseModel):
 
 @dataclass
 class _Session:
-    """State shared by the handles of one open: faults left to inject."""
+    """State shared by the handles of one open: faults left to inject, the answers."""
 
     profile: HostProfile
+    caps: dict[int, int]
+    vm_caps: dict[int, int]
     remaining: list[int | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.remaining = [f.times for f in self.profile.faults]
 
     def call(self, name: str) -> None:
+        if not self.remaining:
+            return
         for i, fault in enumerate(self.profile.faults):
             if fault.ioctl != name:
                 continue
@@ -160,14 +165,14 @@ class ProfileVmFd:
 
     def check_extension(self, cap: int) -> int:
         self._s.call("KVM_CHECK_EXTENSION")
-        return self._p.vm_cap(cap)
+        return self._s.vm_caps.get(cap, 0)
 
     def set_tss_addr(self, addr: int) -> None:
         self._s.call("KVM_SET_TSS_ADDR")
 
     def set_identity_map_addr(self, addr: int) -> None:
         self._s.call("KVM_SET_IDENTITY_MAP_ADDR")
-        if not self._p.cap(abi.KVM_CAPS["KVM_CAP_SET_IDENTITY_MAP_ADDR"]):
+        if not self._s.caps.get(abi.KVM_CAPS["KVM_CAP_SET_IDENTITY_MAP_ADDR"], 0):
             raise KvmError("KVM_SET_IDENTITY_MAP_ADDR", errno.ENOTTY)
 
     def set_nr_mmu_pages(self, pages: int) -> None:
@@ -184,7 +189,7 @@ class ProfileVmFd:
 
     def enable_cap(self, cap: int, args: Sequence[int] = (), flags: int = 0) -> None:
         self._s.call("KVM_ENABLE_CAP")
-        if flags or not self._p.vm_cap(cap):
+        if flags or not self._s.vm_caps.get(cap, 0):
             raise KvmError("KVM_ENABLE_CAP", errno.EINVAL)
         if cap == abi.KVM_CAPS["KVM_CAP_SPLIT_IRQCHIP"]:
             if (args[0] if args else 0) > MAX_NR_RESERVED_IOAPIC_PINS:
@@ -195,13 +200,20 @@ class ProfileVmFd:
 
     def set_gsi_routing(self, entries: Sequence[RoutingEntry]) -> None:
         self._s.call("KVM_SET_GSI_ROUTING")
-        max_routes = self._p.cap(abi.KVM_CAPS["KVM_CAP_IRQ_ROUTING"])
+        max_routes = self._s.caps.get(abi.KVM_CAPS["KVM_CAP_IRQ_ROUTING"], 0)
         if not max_routes:
             raise KvmError("KVM_SET_GSI_ROUTING", errno.ENOTTY)
         # kvm_vm_ioctl / kvm_set_irq_routing / kvm_set_routing_entry checks.
         if len(entries) > max_routes or not (self.irqchip or self.split_irqchip):
             raise KvmError("KVM_SET_GSI_ROUTING", errno.EINVAL)
-        for e in entries:
+        # QEMU commits its table again after each append: the entries the kernel has
+        # just accepted (the very same objects) need no second look.
+        known = 0
+        for old, new in zip(self.routes, entries, strict=False):
+            if old is not new:
+                break
+            known += 1
+        for e in entries[known:]:
             if e.gsi >= max_routes or e.flags:
                 raise KvmError("KVM_SET_GSI_ROUTING", errno.EINVAL)
             if e.type == abi.KVM_IRQ_ROUTING_IRQCHIP:
@@ -221,7 +233,7 @@ class ProfileVmFd:
         self, slot: int, flags: int, guest_phys_addr: int, memory_size: int, userspace_addr: int
     ) -> None:
         self._s.call("KVM_SET_USER_MEMORY_REGION")
-        slots = self._p.cap(abi.KVM_CAPS["KVM_CAP_NR_MEMSLOTS"]) or 32
+        slots = self._s.caps.get(abi.KVM_CAPS["KVM_CAP_NR_MEMSLOTS"], 0) or 32
         page = 4096
         if slot >= slots or memory_size % page or guest_phys_addr % page or userspace_addr % page:
             raise KvmError("KVM_SET_USER_MEMORY_REGION", errno.EINVAL)
@@ -244,12 +256,12 @@ class ProfileKvm:
 
     def check_extension(self, cap: int) -> int:
         self._s.call("KVM_CHECK_EXTENSION")
-        return self._p.cap(cap)
+        return self._s.caps.get(cap, 0)
 
     def create_vm(self, vm_type: int = 0) -> VmFd:
         self._s.call("KVM_CREATE_VM")
         # KVM_CAP_VM_TYPES is a bitmask of accepted types; without it only 0.
-        accepted = self._p.cap(abi.KVM_CAPS["KVM_CAP_VM_TYPES"]) or 1
+        accepted = self._s.caps.get(abi.KVM_CAPS["KVM_CAP_VM_TYPES"], 0) or 1
         if vm_type < 0 or vm_type >= 32 or not accepted & (1 << vm_type):
             raise KvmError("KVM_CREATE_VM", errno.EINVAL)
         return ProfileVmFd(self._s)
@@ -273,9 +285,10 @@ class ProfileHost:
         self.profile = profile
         self.name = profile.name
         self.origin = origin or profile.name
+        self._caps, self._vm_caps = profile.answers()
 
     def open(self) -> ProfileKvm:
-        session = _Session(self.profile)
+        session = _Session(self.profile, self._caps, self._vm_caps)
         session.call("open")
         return ProfileKvm(session)
 
