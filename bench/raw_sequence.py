@@ -6,6 +6,7 @@ does the same ioctls); imported, `sequence()` is the in-process floor.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import struct
@@ -78,14 +79,11 @@ def sequence(close_vm: bool = True) -> int:
         for cap in CAPS:
             fcntl.ioctl(fd, KVM_CHECK_EXTENSION, cap)
         probe = bytearray(4)
-        try:
+        with contextlib.suppress(OSError):  # E2BIG, with the count
             fcntl.ioctl(fd, KVM_GET_MSR_INDEX_LIST, probe, True)
-        except OSError:
-            pass
         n = struct.unpack("<I", probe)[0]
-        fcntl.ioctl(
-            fd, KVM_GET_MSR_INDEX_LIST, bytearray(struct.pack("<I", n) + bytes(4 * n)), True
-        )
+        msrs = bytearray(struct.pack("<I", n) + bytes(4 * n))
+        fcntl.ioctl(fd, KVM_GET_MSR_INDEX_LIST, msrs, True)
         fcntl.ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, struct.pack("<Q", 0xFEFFC000))
         fcntl.ioctl(vm, KVM_SET_TSS_ADDR, 0xFEFFD000 - (1 << 32))  # as a C int
         fcntl.ioctl(vm, KVM_CREATE_IRQCHIP, 0)
