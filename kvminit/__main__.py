@@ -1,5 +1,8 @@
 import sys
 
-from kvminit.cli import main
+try:
+    from kvminit.cli import main
+except KeyboardInterrupt:  # Ctrl-C while still importing
+    sys.exit(130)
 
 sys.exit(main())

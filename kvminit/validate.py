@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -159,6 +160,8 @@ _worker_hosts: list[tuple[str, KvmHost]] = []
 def _init_worker(hosts: list[tuple[str, KvmHost]]) -> None:
     global _worker_hosts
     _worker_hosts = hosts
+    # Ctrl-C is the parent's to report; workers just stop with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _check_tasks(tasks: list[Task]) -> list[PairResult]:
@@ -200,7 +203,13 @@ def check_files(
     size = max(1, len(tasks) // (jobs * 4))
     chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_init_worker, initargs=(host_list,)
-    ) as pool:
+    )
+    try:
         return [pair for chunk in pool.map(_check_tasks, chunks) for pair in chunk]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown()

@@ -93,7 +93,7 @@ def problems_from(
         if kind == "key:maxcpus":
             given = f"maxcpus = {_render(data.get('maxcpus'))}, smp = {_render(data.get('smp', 1))}"
             message += f" (got {given})"
-        elif key is not None and key in data and _render(data[key]).strip('"') not in message:
+        elif key is not None and key in data and "(but is " not in message:
             message += f" (got {_render(data[key])})"
         problems.append(Problem(message, key, lines.get(key) if key else None))
     return problems
@@ -103,6 +103,10 @@ def parse_machine(text: str, path: str = "<string>") -> MachineConfig:
     """Validate a machine description given as TOML text."""
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        # tomllib recurses per nesting level; no machine file nests at all.
+        problem = Problem("TOML syntax error: arrays or tables nested too deeply")
+        raise ConfigError(path, [problem]) from None
     except tomllib.TOMLDecodeError as e:
         match = _TOML_LINE.search(str(e))
         # "at end of document" has no line number: the last line is where it ends.
@@ -154,6 +158,11 @@ def read_text(path: str | os.PathLike[str]) -> str:
         raise ConfigError(name, [Problem("no such file")]) from None
     except OSError as e:
         raise ConfigError(name, [Problem(f"cannot read: {e.strerror or e}")]) from None
+    return decode(raw, name)
+
+
+def decode(raw: bytes, name: str) -> str:
+    """A machine file's bytes as text: not too large, not empty, UTF-8."""
     if len(raw) > MAX_FILE_SIZE:
         raise ConfigError(
             name, [Problem("is larger than 1 MiB; a machine file is a few lines of TOML")]

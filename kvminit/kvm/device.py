@@ -64,7 +64,8 @@ class RoutingEntry:
 
 
 class VmFd(Protocol):
-    fd: int
+    @property
+    def fd(self) -> int: ...
 
     def check_extension(self, cap: int) -> int: ...
     def set_tss_addr(self, addr: int) -> None: ...
@@ -80,7 +81,8 @@ class VmFd(Protocol):
 
 
 class Kvm(Protocol):
-    fd: int
+    @property
+    def fd(self) -> int: ...
 
     def api_version(self) -> int: ...
     def check_extension(self, cap: int) -> int: ...

@@ -308,6 +308,8 @@ class ProfileHost:
 def parse_profile(text: str, path: str = "<string>") -> HostProfile:
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ProfileError(path, "TOML syntax error: arrays or tables nested too deeply") from None
     except tomllib.TOMLDecodeError as e:
         raise ProfileError(path, f"TOML syntax error: {e}") from None
     try:

@@ -1,0 +1,37 @@
+"""Run the kvminit CLI as an unprivileged user: `python tests/unprivileged.py ARGS...`.
+
+The interpreter may live where only root can read (a pyenv under /root), so this
+starts as root, imports everything a run needs, then drops to nobody and runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+NOBODY = 65534
+
+if __name__ == "__main__":
+    import difflib  # noqa: F401 - preloaded: the stdlib may be unreadable after the drop
+    import tempfile  # noqa: F401
+
+    import kvminit.api
+    import kvminit.cli
+    import kvminit.engine
+    import kvminit.kvm.profile
+    import kvminit.report.blobs
+    import kvminit.report.output
+    import kvminit.report.tables
+    import kvminit.report.text
+    import kvminit.report.validate
+    import kvminit.validate
+
+    for name in kvminit.kvm.profile.builtin_names():
+        kvminit.kvm.profile.builtin_profile(name)
+    del kvminit  # only the preloading matters
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+    from kvminit.cli import main
+
+    sys.exit(main(sys.argv[1:]))
