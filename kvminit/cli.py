@@ -6,14 +6,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .api import HostChoice
     from .engine import InitResult
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-COMMANDS = ("run", "validate", "e820", "routes", "probe", "hosts", "machines", "schema")
+COMMANDS = ("run", "validate", "e820", "routes", "boot", "probe", "hosts", "machines", "schema")
 
 
 class Failure(Exception):
@@ -94,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("machine", metavar="MACHINE.toml")
     rt.add_argument("--host", default="auto", help=host_help)
     rt.add_argument("--format", choices=("table", "json"), default="table")
+
+    b = sub.add_parser("boot", help="run a tiny guest that reads etc/e820 over fw_cfg (real KVM)")
+    b.add_argument("machine", metavar="MACHINE.toml")
+    b.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="give up after S seconds (default 10)",
+    )
+    b.add_argument("--host", default="real", help="real (default) or a device path")
+    b.add_argument("--format", choices=("text", "json"), default="text")
 
     pr = sub.add_parser("probe", help="record this machine's /dev/kvm as a host profile")
     pr.add_argument("-o", "--output", metavar="FILE.toml", default="-")
@@ -241,6 +253,83 @@ def cmd_routes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_boot(args: argparse.Namespace) -> int:
+    from .boot.runner import BootError, boot
+    from .config import load_machine
+    from .kvm.real import RealHost
+
+    if args.timeout <= 0:
+        raise Usage("--timeout must be greater than 0")
+    if args.host not in ("real", "auto") and not args.host.startswith("/dev/"):
+        raise Failure(
+            f"boot runs a guest, so it needs the real /dev/kvm; --host {args.host} "
+            "is a profile, which can only answer questions"
+        )
+    machine = load_machine(args.machine)
+    host = RealHost() if args.host in ("real", "auto") else RealHost(args.host)
+    try:
+        report = boot(machine, host, timeout=args.timeout)
+    except BootError as e:
+        raise Failure(f"boot: {e}") from None
+    _report_messages(report.result)
+    if not report.result.ok:
+        return EXIT_FAIL
+    from .engine import e820 as e820_types
+
+    verdict = (
+        "identical to `kvminit e820 --format blob`"
+        if report.identical
+        else "DIFFERENT from `kvminit e820 --format blob`"
+    )
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "machine": report.result.machine.normalised(),
+                    "host": {"kind": "real", "name": host.name},
+                    "vcpus": report.vcpus,
+                    "slots": [{"address": a, "size": n} for a, n in report.slots],
+                    "exits": report.exits,
+                    "bytes_read": report.bytes_read,
+                    "done_code": report.done_code,
+                    "guest_output": report.guest_output.hex(),
+                    "expected": report.expected.hex(),
+                    "identical": report.identical,
+                },
+                indent=2,
+            )
+        )
+    else:
+        from .boot import guest
+
+        mc = report.result.machine_class
+        ram = [e for e in report.result.e820 if e.type == e820_types.E820_RAM]
+        slots = ", ".join(f"{a:#x}+{n:#x}" for a, n in report.slots)
+        print(f"boot      {args.machine}: {mc.name} on {host.name}")
+        print(f"vcpus     {report.vcpus} created; vCPU 0 ran the guest")
+        print(f"memory    {len(report.slots)} slot(s) for {len(ram)} RAM region(s): {slots}")
+        print(f"exits     {report.exits} handled in {report.seconds * 1e3:.1f} ms")
+        print(
+            f"guest     {guest.DONE_CODES.get(report.done_code or 0, report.done_code)}; "
+            f"{report.bytes_read} fw_cfg bytes read, {len(report.guest_output)} written"
+        )
+        print(f"result    {verdict} ({len(report.expected)} bytes)")
+    if not report.identical:
+        say(
+            "the guest did not read the etc/e820 bytes kvminit generated"
+            if report.done_code == 0
+            else f"the guest stopped with code {report.done_code}: {guest_reason(report.done_code)}"
+        )
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def guest_reason(code: int | None) -> str:
+    from .boot import guest
+
+    return guest.DONE_CODES.get(code or 0, "unknown")
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     from .kvm.device import KvmError
     from .kvm.probe import probe
@@ -306,15 +395,12 @@ HANDLERS = {
     "validate": cmd_validate,
     "e820": cmd_e820,
     "routes": cmd_routes,
+    "boot": cmd_boot,
     "probe": cmd_probe,
     "hosts": cmd_hosts,
     "machines": cmd_machines,
     "schema": cmd_schema,
 }
-
-
-def _usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
-    parser.error(message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -351,4 +437,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (`| head`); nothing more to say.
         sys.stderr.close()
+    except Exception as e:  # a bug in kvminit: one line for the user, the rest on demand
+        import os
+
+        if os.environ.get("KVMINIT_DEBUG"):
+            raise
+        say(
+            f"internal error (a bug in kvminit, please report it): {type(e).__name__}: {e} "
+            "(KVMINIT_DEBUG=1 shows the traceback)"
+        )
     return EXIT_FAIL

@@ -114,6 +114,99 @@ class kvm_irq_level(ctypes.Structure):
     _fields_ = [("irq", ctypes.c_uint32), ("level", ctypes.c_uint32)]
 
 
+class kvm_regs(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in (
+        "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp",
+        "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags")]  # fmt: skip
+
+
+class kvm_segment(ctypes.Structure):
+    _fields_ = [
+        ("base", ctypes.c_uint64),
+        ("limit", ctypes.c_uint32),
+        ("selector", ctypes.c_uint16),
+        ("type", ctypes.c_uint8),
+        ("present", ctypes.c_uint8),
+        ("dpl", ctypes.c_uint8),
+        ("db", ctypes.c_uint8),
+        ("s", ctypes.c_uint8),
+        ("l", ctypes.c_uint8),
+        ("g", ctypes.c_uint8),
+        ("avl", ctypes.c_uint8),
+        ("unusable", ctypes.c_uint8),
+        ("padding", ctypes.c_uint8),
+    ]
+
+
+class kvm_dtable(ctypes.Structure):
+    _fields_ = [
+        ("base", ctypes.c_uint64),
+        ("limit", ctypes.c_uint16),
+        ("padding", ctypes.c_uint16 * 3),
+    ]
+
+
+KVM_NR_INTERRUPTS: Final = 256
+
+
+class kvm_sregs(ctypes.Structure):
+    _fields_ = [
+        *((seg, kvm_segment) for seg in ("cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt")),
+        ("gdt", kvm_dtable),
+        ("idt", kvm_dtable),
+        *(
+            (reg, ctypes.c_uint64)
+            for reg in ("cr0", "cr2", "cr3", "cr4", "cr8", "efer", "apic_base")
+        ),
+        ("interrupt_bitmap", ctypes.c_uint64 * ((KVM_NR_INTERRUPTS + 63) // 64)),
+    ]
+
+
+class kvm_run_io(ctypes.Structure):
+    """struct kvm_run's head and its KVM_EXIT_IO member, as laid out on x86_64."""
+
+    _fields_ = [
+        ("request_interrupt_window", ctypes.c_uint8),
+        ("immediate_exit", ctypes.c_uint8),
+        ("padding1", ctypes.c_uint8 * 6),
+        ("exit_reason", ctypes.c_uint32),
+        ("ready_for_interrupt_injection", ctypes.c_uint8),
+        ("if_flag", ctypes.c_uint8),
+        ("flags", ctypes.c_uint16),
+        ("cr8", ctypes.c_uint64),
+        ("apic_base", ctypes.c_uint64),
+        # union at offset 32: struct { __u8 direction; __u8 size; __u16 port; __u32 count;
+        # __u64 data_offset; } io;
+        ("io_direction", ctypes.c_uint8),
+        ("io_size", ctypes.c_uint8),
+        ("io_port", ctypes.c_uint16),
+        ("io_count", ctypes.c_uint32),
+        ("io_data_offset", ctypes.c_uint64),
+    ]
+
+
+KVM_EXIT_IO_IN: Final = 0
+KVM_EXIT_IO_OUT: Final = 1
+KVM_EXIT_NAMES: Final = {
+    0: "KVM_EXIT_UNKNOWN",
+    1: "KVM_EXIT_EXCEPTION",
+    2: "KVM_EXIT_IO",
+    3: "KVM_EXIT_HYPERCALL",
+    4: "KVM_EXIT_DEBUG",
+    5: "KVM_EXIT_HLT",
+    6: "KVM_EXIT_MMIO",
+    7: "KVM_EXIT_IRQ_WINDOW_OPEN",
+    8: "KVM_EXIT_SHUTDOWN",
+    9: "KVM_EXIT_FAIL_ENTRY",
+    10: "KVM_EXIT_INTR",
+    17: "KVM_EXIT_INTERNAL_ERROR",
+    24: "KVM_EXIT_SYSTEM_EVENT",
+}
+KVM_EXIT_IO: Final = 2
+KVM_EXIT_HLT: Final = 5
+KVM_EXIT_INTR: Final = 10
+
+
 # --- ioctls --------------------------------------------------------------------
 # /dev/kvm
 KVM_GET_API_VERSION: Final = _IO(KVMIO, 0x00)
@@ -132,6 +225,12 @@ KVM_IRQ_LINE: Final = _IOW(KVMIO, 0x61, ctypes.sizeof(kvm_irq_level))
 KVM_IRQ_LINE_STATUS: Final = _IOWR(KVMIO, 0x67, ctypes.sizeof(kvm_irq_level))
 KVM_SET_GSI_ROUTING: Final = _IOW(KVMIO, 0x6A, ctypes.sizeof(kvm_irq_routing))
 KVM_ENABLE_CAP: Final = _IOW(KVMIO, 0xA3, ctypes.sizeof(kvm_enable_cap))
+# vCPU fd
+KVM_RUN: Final = _IO(KVMIO, 0x80)
+KVM_GET_REGS: Final = _IOR(KVMIO, 0x81, ctypes.sizeof(kvm_regs))
+KVM_SET_REGS: Final = _IOW(KVMIO, 0x82, ctypes.sizeof(kvm_regs))
+KVM_GET_SREGS: Final = _IOR(KVMIO, 0x83, ctypes.sizeof(kvm_sregs))
+KVM_SET_SREGS: Final = _IOW(KVMIO, 0x84, ctypes.sizeof(kvm_sregs))
 
 # gsi routing entry types / irqchips
 KVM_IRQ_ROUTING_IRQCHIP: Final = 1

@@ -1,0 +1,172 @@
+"""Boot: map the RAM, create the vCPUs, run vCPU 0 on the guest, serve fw_cfg.
+
+After a successful init (engine.run with keep_open), guest RAM is mapped as QEMU's
+memory listener would (one KVM_SET_USER_MEMORY_REGION slot per RAM region of the
+e820 table, anonymous and lazily backed), the `smp` vCPUs are created and vCPU 0
+runs until the guest reports on the done port.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+from kvminit.config import MachineConfig
+from kvminit.engine import InitResult
+from kvminit.engine import run as engine_run
+from kvminit.engine.e820 import E820_RAM
+from kvminit.kvm import abi
+from kvminit.kvm.device import KvmError
+from kvminit.kvm.real import (
+    GuestMemory,
+    RealHost,
+    RealKvm,
+    RealVcpuFd,
+    RealVmFd,
+    create_vcpu,
+    vcpu_mmap_size,
+)
+from kvminit.report.blobs import encode_etc_e820, encode_legacy
+
+from . import fwcfg, guest
+
+
+class BootError(Exception):
+    """The boot could not be done or went wrong: a message for the user."""
+
+
+@dataclass
+class BootReport:
+    result: InitResult
+    vcpus: int = 0
+    slots: list[tuple[int, int]] = field(default_factory=list)  # (guest address, size)
+    exits: int = 0
+    bytes_read: int = 0
+    done_code: int | None = None
+    guest_output: bytes = b""
+    expected: bytes = b""
+    seconds: float = 0.0
+
+    @property
+    def identical(self) -> bool:
+        return self.done_code == 0 and self.guest_output == self.expected
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    raise _Timeout
+
+
+def boot(machine: MachineConfig, host: RealHost, timeout: float = 10.0) -> BootReport:
+    result = engine_run(machine, host, keep_open=True)
+    report = BootReport(result)
+    if not result.ok:
+        return report
+    state = result.kvm_state
+    assert state is not None and isinstance(state.kvm, RealKvm)
+    assert isinstance(state.vm, RealVmFd)
+    memory: GuestMemory | None = None
+    vcpus: list[RealVcpuFd] = []
+    try:
+        ram = [e for e in result.e820 if e.type == E820_RAM]
+        if len(ram) > state.nr_slots:
+            raise BootError(f"{len(ram)} RAM regions but KVM offers {state.nr_slots} slots")
+        if not ram or ram[0].address != 0 or ram[0].length < guest.LOAD_ADDRESS + guest.IMAGE_SIZE:
+            raise BootError("boot needs at least 1 MiB of RAM at address 0 for its guest")
+        memory = GuestMemory(sum(e.length for e in ram))
+        offset = 0
+        for slot, region in enumerate(ram):
+            state.vm.set_user_memory_region(
+                slot, 0, region.address, region.length, memory.address + offset
+            )
+            report.slots.append((region.address, region.length))
+            offset += region.length
+        memory.write(guest.LOAD_ADDRESS, guest.image())
+
+        mmap_size = vcpu_mmap_size(state.kvm)
+        for index in range(machine.smp):
+            vcpus.append(create_vcpu(state.vm, index, mmap_size))
+        report.vcpus = len(vcpus)
+        _start_in_real_mode(vcpus[0])
+
+        cfg = fwcfg.FwCfg()
+        cfg.add_file("etc/e820", encode_etc_e820(result.e820))
+        if result.e820_legacy is not None:
+            cfg.items[fwcfg.FW_CFG_E820_TABLE] = encode_legacy(result.e820_legacy)
+        report.expected = encode_etc_e820(result.e820)
+        _run_loop(vcpus[0], cfg, report, timeout)
+        report.bytes_read = cfg.bytes_read
+    except KvmError as e:
+        raise BootError(f"{e.ioctl}: {e.strerror}") from None
+    finally:
+        for vcpu in vcpus:
+            vcpu.close()
+        state.close()
+        if memory is not None:
+            memory.close()
+    return report
+
+
+def _start_in_real_mode(vcpu: RealVcpuFd) -> None:
+    """The reset state, with CS based at the image's low alias instead of 4G - 64K."""
+    sregs = vcpu.get_sregs()
+    sregs.cs.selector = guest.RESET_CS
+    sregs.cs.base = guest.RESET_CS << 4
+    vcpu.set_sregs(sregs)
+    regs = vcpu.get_regs()
+    regs.rip = guest.RESET_IP
+    regs.rflags = 0x2
+    vcpu.set_regs(regs)
+
+
+def _run_loop(vcpu: RealVcpuFd, cfg: fwcfg.FwCfg, report: BootReport, timeout: float) -> None:
+    out = bytearray()
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    start = time.perf_counter()
+    try:
+        while True:
+            try:
+                run = vcpu.run()
+            except KvmError as e:
+                if e.errno == 4:  # EINTR: a signal that was not ours
+                    continue
+                raise
+            report.exits += 1
+            reason = run.exit_reason
+            if reason != abi.KVM_EXIT_IO:
+                name = abi.KVM_EXIT_NAMES.get(reason, f"exit reason {reason}")
+                raise BootError(f"unexpected {name} from the guest after {report.exits} exits")
+            port, size, count = run.io_port, run.io_size, run.io_count
+            data = vcpu.run_area
+            at = run.io_data_offset
+            if run.io_direction == abi.KVM_EXIT_IO_OUT:
+                value = int.from_bytes(data[at : at + size], "little")
+                if port == fwcfg.FW_CFG_PORT_SEL:
+                    cfg.select(value)
+                elif port == guest.DEBUG_PORT:
+                    out += data[at : at + size * count]
+                elif port == guest.DONE_PORT:
+                    report.done_code = value & 0xFF
+                    break
+                else:
+                    raise BootError(f"unexpected write to I/O port {port:#x}")
+            else:
+                if port != fwcfg.FW_CFG_PORT_DATA:
+                    raise BootError(f"unexpected read of I/O port {port:#x}")
+                for i in range(count * size):
+                    data[at + i] = cfg.read()
+    except _Timeout:
+        raise BootError(
+            f"the guest did not finish within {timeout:g} s ({report.exits} exits handled)"
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        report.seconds = time.perf_counter() - start
+        report.guest_output = bytes(out)
