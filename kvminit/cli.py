@@ -13,7 +13,19 @@ if TYPE_CHECKING:
     from .engine import InitResult
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-COMMANDS = ("run", "validate", "e820", "routes", "boot", "probe", "hosts", "machines", "schema")
+COMMANDS = (
+    "run",
+    "validate",
+    "e820",
+    "routes",
+    "boot",
+    "qemu-args",
+    "from-qemu",
+    "probe",
+    "hosts",
+    "machines",
+    "schema",
+)
 
 
 class Failure(Exception):
@@ -106,6 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--host", default="real", help="real (default) or a device path")
     b.add_argument("--format", choices=("text", "json"), default="text")
+
+    qa = sub.add_parser("qemu-args", help="the QEMU command-line options of a machine")
+    qa.add_argument("machine", metavar="MACHINE.toml")
+    qa.add_argument("--shell", action="store_true", help="one shell-quoted line")
+
+    fq = sub.add_parser(
+        "from-qemu",
+        help="a machine file from a QEMU command line",
+        usage="kvminit from-qemu [-o FILE] -- QEMU-ARGS...",
+    )
+    fq.add_argument("-o", "--output", metavar="FILE", default="-")
+    fq.add_argument("qemu_args", nargs=argparse.REMAINDER, metavar="QEMU-ARGS")
 
     pr = sub.add_parser("probe", help="record this machine's /dev/kvm as a host profile")
     pr.add_argument("-o", "--output", metavar="FILE.toml", default="-")
@@ -330,6 +354,38 @@ def guest_reason(code: int | None) -> str:
     return guest.DONE_CODES.get(code or 0, "unknown")
 
 
+def cmd_qemu_args(args: argparse.Namespace) -> int:
+    import shlex
+
+    from .config import load_machine
+    from .qemuargs import as_lines, qemu_args
+
+    options = qemu_args(load_machine(args.machine))
+    print(shlex.join(["qemu-system-x86_64", *options]) if args.shell else as_lines(options))
+    return EXIT_OK
+
+
+def cmd_from_qemu(args: argparse.Namespace) -> int:
+    from .config import parse_machine
+    from .qemuargs import QemuArgsError, from_qemu
+    from .report.output import write_output
+
+    # argparse keeps the "--" that separates QEMU's options from ours.
+    argv = args.qemu_args[1:] if args.qemu_args[:1] == ["--"] else list(args.qemu_args)
+    if not argv:
+        raise Usage("from-qemu needs the QEMU options after --")
+    try:
+        converted = from_qemu(argv)
+    except QemuArgsError as e:
+        raise Failure(f"from-qemu: {e}") from None
+    text = converted.toml()
+    parse_machine(text, "<from-qemu>")  # what it writes must be a valid machine
+    for option in converted.unmodelled:
+        say(f"from-qemu: not modelled, left out: {option}")
+    write_output(args.output, text.encode())
+    return EXIT_OK
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     from .kvm.device import KvmError
     from .kvm.probe import probe
@@ -396,6 +452,8 @@ HANDLERS = {
     "e820": cmd_e820,
     "routes": cmd_routes,
     "boot": cmd_boot,
+    "qemu-args": cmd_qemu_args,
+    "from-qemu": cmd_from_qemu,
     "probe": cmd_probe,
     "hosts": cmd_hosts,
     "machines": cmd_machines,
