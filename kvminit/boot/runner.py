@@ -19,15 +19,8 @@ from kvminit.engine import run as engine_run
 from kvminit.engine.e820 import E820_RAM
 from kvminit.kvm import abi
 from kvminit.kvm.device import KvmError
-from kvminit.kvm.real import (
-    GuestMemory,
-    RealHost,
-    RealKvm,
-    RealVcpuFd,
-    RealVmFd,
-    create_vcpu,
-    vcpu_mmap_size,
-)
+from kvminit.kvm.real import RealHost, RealKvm, RealVmFd
+from kvminit.kvm.vcpu import GuestMemory, RealVcpuFd, create_vcpu, vcpu_mmap_size
 from kvminit.report.blobs import encode_etc_e820, encode_legacy
 
 from . import fwcfg, guest

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 
 
 class OutputError(Exception):
@@ -39,6 +38,8 @@ def write_output(target: str, data: bytes) -> None:
         except OSError as e:
             raise OutputError(f"{target}: {e.strerror or e}") from None
         return
+    import tempfile  # only when a file is written
+
     directory = os.path.dirname(os.path.abspath(target))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".kvminit-", dir=directory)
