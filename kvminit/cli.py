@@ -256,9 +256,17 @@ def cmd_e820(args: argparse.Namespace) -> int:
     elif fmt == "json":
         data = (json.dumps([e.to_json() for e in result.e820], indent=2) + "\n").encode()
     else:
-        data = (e820_table(result.e820) + "\n").encode()
+        data = (f"{_answered_by(result)}\n{e820_table(result.e820)}\n").encode()
     write_output(args.output, data)
     return EXIT_OK
+
+
+def _answered_by(result: InitResult) -> str:
+    """The comment line that names the machine class, accelerator and host of a table."""
+    return (
+        f"# {result.machine_class.name}, {result.accel or 'no accelerator'}, "
+        f"{result.host_kind} host {result.host_name}"
+    )
 
 
 def cmd_routes(args: argparse.Namespace) -> int:
@@ -272,6 +280,7 @@ def cmd_routes(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([routing_json(r) for r in result.routing], indent=2))
     else:
+        print(_answered_by(result))
         print(routes_table(result.routing))
         print(f"{len(result.routing)} routes")
     return EXIT_OK

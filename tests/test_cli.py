@@ -262,6 +262,7 @@ def test_e820_table(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "e820", PC, "--host", HOST)
     assert code == 0
     assert out.splitlines() == [
+        "# pc-i440fx-7.2, kvm, profile host amd-epyc-linux-6.18",
         "[mem 0x00000000feffc000-0x00000000feffffff] reserved",
         "[mem 0x000000fd00000000-0x000000ffffffffff] reserved",
         "[mem 0x0000000000000000-0x000000003fffffff] usable",
@@ -324,7 +325,8 @@ def test_routes(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "routes", PC, "--host", HOST)
     lines = out.splitlines()
     assert code == 0 and lines[-1] == "38 routes"
-    assert lines[1] == "   0  irqchip  PIC master pin 0"
+    assert lines[0] == "# pc-i440fx-7.2, kvm, profile host amd-epyc-linux-6.18"
+    assert lines[2] == "   0  irqchip  PIC master pin 0"
     code, out, _ = cli(capsys, "routes", PC, "--host", HOST, "--format", "json")
     assert len(json.loads(out)) == 38
 
@@ -464,3 +466,23 @@ def test_validate_report_to_a_file(
 def test_pre_commit_hook_is_declared() -> None:
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "id: kvminit-validate" in text and "entry: kvminit validate" in text
+
+
+def test_binary_to_a_terminal_is_refused() -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "kvminit", "e820", PC, "--host", HOST, "--format", "blob"],
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert proc.returncode == 1
+    assert "refusing to write binary blob data to a terminal; use -o FILE or a pipe" in proc.stderr

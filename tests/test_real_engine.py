@@ -90,9 +90,10 @@ def test_shadow_mem_64k_is_refused_by_the_kernel() -> None:
     assert r.error is not None and r.error.message == "failed to initialize KVM: Invalid argument"
 
 
+@pytest.mark.parametrize("type_", ["pc", "q35"])
 @pytest.mark.parametrize(("irqchip", "routes"), [("on", 38), ("split", 24), ("off", 0)])
-def test_irqchip_modes(irqchip: str, routes: int) -> None:
-    r = run(machine(kernel_irqchip=irqchip), RealHost())
+def test_irqchip_modes(type_: str, irqchip: str, routes: int) -> None:
+    r = run(machine(type=type_, kernel_irqchip=irqchip), RealHost())
     assert r.ok and len(r.routing) == routes
 
 
