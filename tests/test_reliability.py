@@ -129,42 +129,18 @@ def _interrupt(args: list[str]) -> tuple[int, str]:
     return proc.returncode, err
 
 
-def test_ctrl_c_during_a_batch(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "extra", [["--format", "json"], ["--jobs", "2"]], ids=["one-process", "jobs"]
+)
+def test_ctrl_c_during_a_batch(tmp_path: Path, extra: list[str]) -> None:
     fleet = _fleet(tmp_path / "fleet", 20000)
+    report = tmp_path / "report.out"
     code, err = _interrupt(
-        [
-            "validate",
-            str(fleet),
-            "--host",
-            "amd-epyc-linux-6.18",
-            "--format",
-            "json",
-            "-o",
-            str(tmp_path / "report.json"),
-        ]
+        ["validate", str(fleet), "--host", "amd-epyc-linux-6.18", "-o", str(report), *extra]
     )
     assert code == 130, err
     assert "Traceback" not in err
     assert [p.name for p in tmp_path.iterdir()] == ["fleet"]  # no report, no temporary
-
-
-def test_ctrl_c_with_jobs(tmp_path: Path) -> None:
-    fleet = _fleet(tmp_path / "fleet", 20000)
-    code, err = _interrupt(
-        [
-            "validate",
-            str(fleet),
-            "--host",
-            "amd-epyc-linux-6.18",
-            "--jobs",
-            "2",
-            "-o",
-            str(tmp_path / "r.txt"),
-        ]
-    )
-    assert code == 130, err
-    assert "Traceback" not in err
-    assert [p.name for p in tmp_path.iterdir()] == ["fleet"]
 
 
 def _limit_fds() -> None:
