@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .config import ConfigError, MachineConfig
+from .config import ConfigError
 from .config.loader import key_lines, parse_machine, read_text
 from .engine import run as engine_run
 from .engine.state import InitError
@@ -86,7 +86,7 @@ _WARNING_KEYS = (
 )
 
 
-def _locate(key: str | None, lines: dict[str, int], machine: MachineConfig | None) -> int | None:
+def _locate(key: str | None, lines: dict[str, int]) -> int | None:
     if key is None:
         return None
     if key in lines:
@@ -111,10 +111,10 @@ def check_text(text: str, path: str, hosts: Iterable[tuple[str, KvmHost]]) -> li
         pair = PairResult(path, name)
         for w in r.warnings:
             key = next((k for prefix, k in _WARNING_KEYS if w.startswith(prefix)), None)
-            pair.warnings.append(Finding(w, key, _locate(key, lines, machine)))
+            pair.warnings.append(Finding(w, key, _locate(key, lines)))
         if r.error is not None:
             err: InitError = r.error
-            pair.errors.append(Finding(err.message, err.key, _locate(err.key, lines, machine)))
+            pair.errors.append(Finding(err.message, err.key, _locate(err.key, lines)))
         results.append(pair)
     return results
 

@@ -79,8 +79,6 @@ def _run(ctx: RunContext, result: InitResult) -> KVMState | None:
                 ctx.warnings.extend(lines)
                 continue
             raise QemuExit(e.step, "\n".join(lines), -e.ret, key=e.key) from None
-        except QemuExit:
-            raise
         ctx.step("1.1.1.1", "kvm_init()", 0)
         result.accel = "kvm"
         break

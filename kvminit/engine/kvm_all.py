@@ -26,8 +26,9 @@ CREATE_VM_EINTR_LIMIT = 1000
 def kvm_init(ctx: RunContext) -> KVMState:
     """Returns the live KVMState, or raises KvmInitError (err:) / QemuExit (exit(1)).
 
-    On KvmInitError every fd opened here is already closed, as in the seed's
-    err: label; on QemuExit the caller closes them, as the process exit would.
+    Whichever way it fails, every fd opened here is closed before it raises: the
+    seed's err: label for KvmInitError, and what the process exit would do for
+    QemuExit.
     """
     s = KVMState()
     try:
