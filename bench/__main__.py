@@ -39,7 +39,8 @@ def interleaved(
     a: Callable[[], object], b: Callable[[], object], repeat: int
 ) -> tuple[float, float]:
     """Medians of a and b, alternated so drift on the machine hits both alike."""
-    ta, tb = [], []
+    ta: list[float] = []
+    tb: list[float] = []
     for _ in range(repeat):
         for fn, out in ((a, ta), (b, tb)):
             t = time.perf_counter()

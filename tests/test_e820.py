@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ def ram(entries: list[E820Entry]) -> list[tuple[int, int]]:
     return [(e.address, e.length) for e in entries if e.type == E820_RAM]
 
 
-def layout(host: ProfileHost, **keys: object) -> list[E820Entry]:
+def layout(host: ProfileHost, **keys: Any) -> list[E820Entry]:
     r = run(machine(**keys), host)
     assert r.error is None, r.error
     return r.e820

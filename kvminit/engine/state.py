@@ -94,6 +94,8 @@ class KVMState:
             out.pop(live, None)
         out["used_gsi_bitmap"] = list(self.used_gsi_bitmap)
         out["used_gsi"] = self.used_gsi
+        # struct kvm_irq_routing's header; its entries are the top-level "routing" list.
+        out["irq_routes"] = {"nr": len(self.irq_routes), "flags": 0}
         return out
 
 
