@@ -21,7 +21,11 @@ from kvminit.engine import run
 from kvminit.kvm.profile import ProfileHost, builtin_profile
 
 EXAMPLES = int(os.environ.get("KVMINIT_FUZZ_EXAMPLES", "150"))
+# CI draws the same examples every run (a failure there is reproducible); locally,
+# and in tests/fuzz/run.py, each run explores afresh.
+IN_CI = os.environ.get("CI") == "true" and "KVMINIT_FUZZ_EXAMPLES" not in os.environ
 FUZZ = settings(
+    derandomize=IN_CI,
     max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

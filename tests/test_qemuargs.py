@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,7 @@ machines = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=os.environ.get("CI") == "true")
 @given(machines)
 def test_from_qemu_of_qemu_args_is_the_same_machine(data: dict[str, object]) -> None:
     m = MachineConfig.model_validate(data)
