@@ -50,9 +50,12 @@ def interleaved(
 
 
 def have_kvm() -> bool:
+    from kvminit.kvm.device import KvmError
+    from kvminit.kvm.real import RealHost
+
     try:
-        os.close(os.open("/dev/kvm", os.O_RDWR))
-    except OSError:
+        RealHost().open().close()
+    except KvmError:
         return False
     return True
 

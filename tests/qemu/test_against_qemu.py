@@ -7,7 +7,6 @@ debug console, and they must equal `kvminit e820 --format blob`.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,16 +19,10 @@ from kvminit.kvm.real import RealHost
 from kvminit.qemuargs import qemu_args
 from kvminit.report.blobs import encode_etc_e820
 
+from ..conftest import _KVM_SKIP
+
 QEMU = shutil.which("qemu-system-x86_64")
 ROM = Path(__file__).parents[2] / "kvminit" / "boot" / "guest.rom"
-
-
-def _kvm() -> bool:
-    try:
-        os.close(os.open("/dev/kvm", os.O_RDWR))
-    except OSError:
-        return False
-    return True
 
 
 pytestmark = pytest.mark.skipif(
@@ -37,7 +30,7 @@ pytestmark = pytest.mark.skipif(
     reason="qemu-system-x86_64 is not installed "
     "(scripts/install-qemu.sh installs it where apt is available)",
 )
-needs_kvm = pytest.mark.skipif(not _kvm(), reason="/dev/kvm cannot be opened")
+needs_kvm = pytest.mark.skipif(_KVM_SKIP is not None, reason=str(_KVM_SKIP))
 
 
 def start_qemu(args: list[str], tmp: Path) -> tuple[int, bytes, str]:
