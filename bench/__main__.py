@@ -163,10 +163,10 @@ def row_engine(rows: list[dict[str, object]]) -> None:
 def row_batch_profile(rows: list[dict[str, object]], files: list[str]) -> None:
     import tomllib
 
-    from kvminit.api import resolve_host
+    from kvminit.api import load_host
     from kvminit.validate import check_files
 
-    host = resolve_host("amd-epyc-linux-6.18").host
+    host = load_host("amd-epyc-linux-6.18").host
     hosts = [("amd-epyc-linux-6.18", host)]
     check_files(files[:50], hosts)  # warm
 

@@ -1,110 +1,196 @@
-"""The public Python API: load a machine, pick a host, run."""
+"""kvminit's public Python API: load a machine and a host, run, validate, and the rest.
+
+    import kvminit
+
+    machine = kvminit.load_machine("machines/pc.toml")
+    host = kvminit.load_host("amd-epyc-linux-6.18")   # or "auto", "real", a file
+    result = kvminit.run(machine, host)
+    if result.ok:
+        blob = result.etc_e820()                       # fw_cfg etc/e820 bytes
+    else:
+        print(result.error.message)                    # QEMU's words
+
+Everything the command line does goes through the functions here; every
+exception kvminit raises on purpose derives from KvminitError.
+"""
 
 from __future__ import annotations
 
-import errno
-import grp
 import os
-import stat
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from .config import ConfigError, MachineConfig, load_machine
-from .engine import InitResult
+from .boot.runner import BootError
+from .common.errors import KvminitError
+from .common.files import InputError
+from .config import ConfigError, Finding, MachineConfig, load_machine, parse_machine
+from .engine import InitError, InitResult, KVMState, NoLegacyE820, TraceStep
 from .engine import run as _engine_run
-from .kvm.device import DEFAULT_DEVICE, KvmError, KvmHost
-from .kvm.errors import ProfileError
-from .kvm.real import RealHost
+from .engine.e820 import BlobError, E820Entry
+from .engine.machines import MachineClass
+from .hostspec import HostChoice, kvm_unavailable, load_host, load_hosts
+from .kvm.device import KvmHost, RoutingEntry
+from .kvm.errors import KvmError, ProfileError
+from .qemuargs import QemuArgsError
 
+if TYPE_CHECKING:
+    from .boot.runner import BootReport
+    from .kvm.profile import HostProfile
+    from .qemuargs import FromQemu
+    from .validate import PairResult, Shard
+
+# The public API; kvminit.__all__ is this list and __version__.
 __all__ = [
+    "BlobError",
+    "BootError",
     "ConfigError",
+    "E820Entry",
+    "Finding",
     "HostChoice",
+    "InitError",
     "InitResult",
+    "InputError",
+    "KVMState",
+    "KvmError",
+    "KvmHost",
+    "KvminitError",
+    "MachineClass",
     "MachineConfig",
+    "NoLegacyE820",
     "ProfileError",
+    "QemuArgsError",
+    "RoutingEntry",
+    "TraceStep",
+    "boot",
+    "builtin_hosts",
+    "decode_e820",
+    "from_qemu",
+    "kvm_unavailable",
+    "load_host",
+    "load_hosts",
     "load_machine",
-    "resolve_host",
-    "resolve_hosts",
+    "machine_classes",
+    "parse_machine",
+    "probe",
+    "profile_toml",
+    "qemu_args",
     "run",
+    "validate",
 ]
 
 
-@dataclass
-class HostChoice:
-    host: KvmHost
-    note: str | None = None  # one line for stderr when `auto` fell back
+def _machine(machine: MachineConfig | str | os.PathLike[str]) -> MachineConfig:
+    return machine if isinstance(machine, MachineConfig) else load_machine(machine)
 
 
-def _access_hint(path: str, err: int) -> str:
-    if err == errno.ENOENT:
-        return "no KVM on this machine (module not loaded, or no hardware virtualisation)"
-    if err in (errno.EACCES, errno.EPERM):
-        try:
-            st = os.stat(path)
-            group = grp.getgrgid(st.st_gid).gr_name
-        except (OSError, KeyError):
-            return "no permission to open it"
-        if st.st_gid != 0 and st.st_mode & stat.S_IRGRP and st.st_mode & stat.S_IWGRP:
-            return f"join the group '{group}' that owns it (e.g. usermod -aG {group} $USER)"
-        return (
-            f"it is {stat.filemode(st.st_mode)} {group}: ask an administrator to grant "
-            "access (a 'kvm' group with mode 0660 is the usual set-up)"
-        )
-    return os.strerror(err)
-
-
-def resolve_host(spec: str = "auto", device: str = DEFAULT_DEVICE) -> HostChoice:
-    """`auto`, `real`, a built-in profile name or a profile file (DESIGN.md, Hosts)."""
-    if spec == "real":
-        return HostChoice(RealHost(device))
-    if spec == "auto":
-        real = RealHost(device)
-        try:
-            real.open().close()
-        except KvmError as e:
-            # The profile model is built only when a profile is used.
-            from .kvm.profile import DEFAULT_PROFILE, ProfileHost, builtin_profile
-
-            note = (
-                f"{device}: {e.strerror} ({_access_hint(device, e.errno)}); "
-                f"using the built-in host profile {DEFAULT_PROFILE}"
-            )
-            return HostChoice(ProfileHost(builtin_profile(DEFAULT_PROFILE)), note)
-        return HostChoice(real)
-    from .kvm.profile import ProfileHost, builtin_names, builtin_profile, load_profile
-
-    path = Path(spec)
-    if path.suffix == ".toml" or path.is_file():
-        return HostChoice(ProfileHost(load_profile(path), origin=spec))
-    if spec in builtin_names():
-        return HostChoice(ProfileHost(builtin_profile(spec)))
-    raise ProfileError(
-        spec,
-        "not a profile file, nor a built-in profile ("
-        + ", ".join(builtin_names())
-        + "), nor auto/real",
-    )
-
-
-def resolve_hosts(spec: str, device: str = DEFAULT_DEVICE) -> list[HostChoice]:
-    """Like resolve_host, but a directory stands for every *.toml profile in it."""
-    from .kvm.profile import ProfileHost, load_profile
-
-    path = Path(spec)
-    if path.is_dir():
-        files = sorted(path.glob("*.toml"))
-        if not files:
-            raise ProfileError(spec, "directory holds no *.toml host profiles")
-        return [HostChoice(ProfileHost(load_profile(f), origin=str(f))) for f in files]
-    return [resolve_host(spec, device)]
+def _host(host: KvmHost | HostChoice | str) -> HostChoice:
+    if isinstance(host, str):
+        return load_host(host)
+    if isinstance(host, HostChoice):
+        return host
+    return HostChoice(host, host.name)
 
 
 def run(
-    machine: MachineConfig | str | os.PathLike[str], host: KvmHost | str = "auto"
+    machine: MachineConfig | str | os.PathLike[str],
+    host: KvmHost | HostChoice | str = "auto",
+    *,
+    trace: bool = True,
 ) -> InitResult:
-    """Initialise `machine` (a model or a path) against `host` (a KvmHost or a spec)."""
-    if not isinstance(machine, MachineConfig):
-        machine = load_machine(machine)
-    if isinstance(host, str):
-        host = resolve_host(host).host
-    return _engine_run(machine, host)
+    """Initialise `machine` (a model or a path) on `host` (a host, a choice or a spec).
+
+    The result says which host answered and, when `auto` fell back to a profile,
+    why (`result.host_note`). With trace=False no step trace is recorded.
+    """
+    choice = _host(host)
+    return _engine_run(_machine(machine), choice.host, trace=trace, host_note=choice.note)
+
+
+def validate(
+    paths: Sequence[str],
+    hosts: Iterable[KvmHost | HostChoice | str] = ("auto",),
+    *,
+    jobs: int = 1,
+    shard: Shard | None = None,
+) -> list[PairResult]:
+    """Every (machine file, host) pair: the description, then the whole init.
+
+    Directories are searched for *.toml; a host spec that is a directory stands
+    for every profile in it.
+    """
+    from .validate import check_files, machine_files
+
+    choices: list[HostChoice] = []
+    for h in hosts:
+        choices += load_hosts(h) if isinstance(h, str) else [_host(h)]
+    files = machine_files(list(paths))
+    return check_files(files, [(c.label, c.host) for c in choices], jobs=jobs, shard=shard)
+
+
+def boot(
+    machine: MachineConfig | str | os.PathLike[str],
+    host: KvmHost | HostChoice | str = "real",
+    *,
+    timeout: float = 10.0,
+) -> BootReport:
+    """Initialise on the real device, then run a guest that reads etc/e820 over fw_cfg."""
+    from .boot.runner import boot as _boot
+
+    return _boot(_machine(machine), _host(host).host, timeout=timeout)
+
+
+def decode_e820(blob: bytes) -> tuple[str, list[E820Entry]]:
+    """An etc/e820 file or a legacy FW_CFG_E820_TABLE item: ('etc/e820' | 'legacy', entries)."""
+    from .engine.e820 import decode
+
+    return decode(blob)
+
+
+def qemu_args(machine: MachineConfig | str | os.PathLike[str]) -> list[str]:
+    """The QEMU options that start the same machine."""
+    from .qemuargs import qemu_args as _qemu_args
+
+    return _qemu_args(_machine(machine))
+
+
+def from_qemu(argv: Sequence[str]) -> FromQemu:
+    """A machine description from a QEMU command line, and what it leaves out."""
+    from .qemuargs import from_qemu as _from_qemu
+
+    return _from_qemu(argv)
+
+
+def machine_classes() -> list[MachineClass]:
+    from .engine.machines import all_classes
+
+    return all_classes()
+
+
+def builtin_hosts() -> list[tuple[str, HostProfile, bool]]:
+    """(name, profile, is the default) of every built-in host profile."""
+    from .kvm import profiles
+
+    return [
+        (n, profiles.builtin_profile(n), n == profiles.DEFAULT_PROFILE)
+        for n in profiles.builtin_names()
+    ]
+
+
+def probe(name: str | None = None, device: str | None = None) -> HostProfile:
+    """Record this machine's /dev/kvm as a host profile."""
+    from .engine import messages
+    from .kvm.probe import probe as _probe
+    from .kvm.real import RealHost
+
+    try:
+        return _probe(RealHost(device) if device else None, name=name)
+    except KvmError as e:
+        if e.ioctl != "open":
+            raise
+        raise KvminitError(messages.KVM_OPEN_FAILED.format(strerror=e.strerror)) from None
+
+
+def profile_toml(profile: HostProfile, schema: str | None = None) -> str:
+    from .kvm.profiles import dump_toml
+
+    return dump_toml(profile, schema)

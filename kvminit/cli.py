@@ -1,31 +1,24 @@
-"""Command line: argument parsing and exit codes only (DESIGN.md, Command line)."""
+"""Command line: argument parsing and exit codes only (DESIGN.md, Command line).
+
+Each handler parses, calls the public API (kvminit.api) and hands the result to
+report/. The command table below is the one list of commands.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .api import HostChoice
     from .engine import InitResult
+    from .hostspec import HostChoice
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-COMMANDS = (
-    "run",
-    "validate",
-    "e820",
-    "routes",
-    "boot",
-    "qemu-args",
-    "from-qemu",
-    "probe",
-    "hosts",
-    "machines",
-    "schema",
-)
+HOST_HELP = "auto (default), real, a device path, a built-in profile name, or a profile file"
 
 
 class Failure(Exception):
@@ -41,141 +34,39 @@ def say(message: str) -> None:
         print(f"kvminit: {line}", file=sys.stderr)
 
 
-def _version() -> str:
-    from . import __version__
+def _choice(spec: str) -> HostChoice:
+    from . import api
 
-    return __version__
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="kvminit",
-        description="Bring up KVM exactly as QEMU's accelerator does, from a machine description.",
-        epilog="`kvminit MACHINE.toml` is short for `kvminit run MACHINE.toml`.",
-    )
-    p.add_argument("--version", action="version", version=f"kvminit {_version()}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    host_help = "auto (default), real, a built-in profile name, or a profile file"
-    r = sub.add_parser("run", help="initialise a machine and report the result")
-    r.add_argument("machine", metavar="MACHINE.toml")
-    r.add_argument("--host", default="auto", help=host_help)
-    r.add_argument("--format", choices=("text", "json"), default="text")
-    r.add_argument("--trace", action="store_true", help="print every step, numbered as the seed")
-
-    v = sub.add_parser("validate", help="check machine files against one or more hosts")
-    v.add_argument("paths", nargs="+", metavar="PATH", help="files, or directories of *.toml")
-    v.add_argument(
-        "--host",
-        action="append",
-        dest="hosts",
-        metavar="H",
-        help=host_help + ", or a directory of profiles; repeatable",
-    )
-    v.add_argument("--strict", action="store_true", help="warnings fail too")
-    v.add_argument("--format", choices=("text", "json", "junit", "github"), default="text")
-    v.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=1,
-        metavar="N",
-        help="check pairs in N processes (default 1)",
-    )
-    v.add_argument(
-        "--shard",
-        metavar="I/N",
-        help="check only the I-th of N stable shards of the (file, host) pairs",
-    )
-    v.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        default="-",
-        help="write the report to FILE (atomically) instead of stdout",
-    )
-
-    e = sub.add_parser("e820", help="the e820 table and its fw_cfg blobs")
-    e.add_argument("machine", nargs="?", metavar="MACHINE.toml")
-    e.add_argument("--host", default="auto", help=host_help)
-    e.add_argument("--format", choices=("table", "json", "blob", "legacy"), default=None)
-    e.add_argument("--decode", metavar="FILE", help="read a blob back and print it")
-    e.add_argument("-o", "--output", metavar="FILE", default="-")
-
-    rt = sub.add_parser("routes", help="the GSI routing table committed to the kernel")
-    rt.add_argument("machine", metavar="MACHINE.toml")
-    rt.add_argument("--host", default="auto", help=host_help)
-    rt.add_argument("--format", choices=("table", "json"), default="table")
-
-    b = sub.add_parser("boot", help="run a tiny guest that reads etc/e820 over fw_cfg (real KVM)")
-    b.add_argument("machine", metavar="MACHINE.toml")
-    b.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="S",
-        help="give up after S seconds (default 10)",
-    )
-    b.add_argument("--host", default="real", help="real (default) or a device path")
-    b.add_argument("--format", choices=("text", "json"), default="text")
-
-    qa = sub.add_parser("qemu-args", help="the QEMU command-line options of a machine")
-    qa.add_argument("machine", metavar="MACHINE.toml")
-    qa.add_argument("--shell", action="store_true", help="one shell-quoted line")
-
-    fq = sub.add_parser(
-        "from-qemu",
-        help="a machine file from a QEMU command line",
-        usage="kvminit from-qemu [-o FILE] -- QEMU-ARGS...",
-    )
-    fq.add_argument("-o", "--output", metavar="FILE", default="-")
-    fq.add_argument("qemu_args", nargs=argparse.REMAINDER, metavar="QEMU-ARGS")
-
-    pr = sub.add_parser("probe", help="record this machine's /dev/kvm as a host profile")
-    pr.add_argument("-o", "--output", metavar="FILE.toml", default="-")
-    pr.add_argument("--name", help="profile name (default: from vendor, host and kernel)")
-
-    sub.add_parser("hosts", help="list the built-in host profiles")
-    sub.add_parser("machines", help="list the machine types and their properties")
-
-    s = sub.add_parser("schema", help="write (or --check) the JSON schemas")
-    s.add_argument("directory", nargs="?", default="schemas", metavar="DIR")
-    s.add_argument("--check", action="store_true", help="exit 1 when the files are stale")
-    return p
+    return api.load_host(spec)
 
 
-def _host(spec: str) -> HostChoice:
-    from .api import resolve_host
+def _run(machine: str, host: str) -> InitResult:
+    """Run, and say on stderr what QEMU would print (and the host note)."""
+    from . import api
+    from .report.text import stderr_lines
 
-    choice = resolve_host(spec)
-    if choice.note:
-        say(choice.note)
-    return choice
-
-
-def _run_machine(path: str, host_spec: str) -> InitResult:
-    from .config import load_machine
-    from .engine import run
-
-    machine = load_machine(path)
-    return run(machine, _host(host_spec).host)
+    result = api.run(machine, _choice(host))
+    for line in stderr_lines(result):
+        say(line)
+    return result
 
 
-def _report_messages(result: InitResult) -> None:
-    for w in result.warnings:
-        say(w)
-    if result.error is not None:
-        say(result.error.message)
+def _write(target: str, text: str) -> None:
+    from .report.output import write_output
+
+    write_output(target, (text + "\n").encode())
+
+
+# --- handlers ----------------------------------------------------------------------------
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    result = _run_machine(args.machine, args.host)
-    _report_messages(result)
+    from .report.text import summary, trace_outline
+
+    result = _run(args.machine, args.host)
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2))
     else:
-        from .report.text import summary, trace_outline
-
         print(summary(result))
         if args.trace:
             print("\ntrace\n" + trace_outline(result))
@@ -183,10 +74,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .api import resolve_hosts
-    from .report.output import write_output
-    from .report.validate import FORMATS
-    from .validate import check_files, machine_files, parse_shard
+    from . import api
+    from .report.validate import FORMATS, any_failed
+    from .validate import machine_files, parse_shard
 
     if args.jobs < 1:
         raise Usage("--jobs must be at least 1")
@@ -194,217 +84,130 @@ def cmd_validate(args: argparse.Namespace) -> int:
         shard = parse_shard(args.shard) if args.shard else None
     except ValueError as e:
         raise Usage(str(e)) from None
-    choices: list[HostChoice] = []
-    for spec in args.hosts or ["auto"]:
-        for choice in resolve_hosts(spec):
-            if choice.note:
-                say(choice.note)
-            choices.append(choice)
-    hosts = [(getattr(c.host, "origin", c.host.name), c.host) for c in choices]
-    files = machine_files(args.paths)
-    if not files:
+    choices = [c for spec in args.hosts or ["auto"] for c in api.load_hosts(spec)]
+    for c in choices:
+        if c.note:
+            say(c.note)
+    if not machine_files(args.paths):
         raise Failure("no *.toml machine files under " + ", ".join(args.paths))
-    results = check_files(files, hosts, jobs=args.jobs, shard=shard)
-    write_output(args.output, (FORMATS[args.format](results, args.strict) + "\n").encode())
-    failed = any(r.status(args.strict) == "FAIL" for r in results)
-    return EXIT_FAIL if failed else EXIT_OK
+    results = api.validate(args.paths, choices, jobs=args.jobs, shard=shard)
+    _write(args.output, FORMATS[args.format](results, args.strict))
+    return EXIT_FAIL if any_failed(results, args.strict) else EXIT_OK
 
 
 def cmd_e820(args: argparse.Namespace) -> int:
-    from .report import blobs
+    from . import api
     from .report.output import write_output
     from .report.tables import e820_table
+    from .report.text import answered_by
 
+    fmt = args.format or "table"
     if args.decode:
         if args.machine:
-            raise Failure("give either MACHINE.toml or --decode FILE, not both")
-        fmt = args.format or "table"
+            raise Usage("give either MACHINE.toml or --decode FILE, not both")
         if fmt not in ("table", "json"):
-            raise Failure("--decode prints as table or json")
-        try:
-            with open(args.decode, "rb") as f:
-                data = f.read(1 << 20)
-        except OSError as e:
-            raise Failure(f"{args.decode}: {e.strerror or e}") from None
-        try:
-            kind, entries = blobs.decode(data)
-        except blobs.BlobError as e:
-            raise Failure(f"{args.decode}: {e}") from None
+            raise Usage("--decode prints as table or json")
+        kind, entries = api.decode_e820(_read_blob(args.decode))
         if fmt == "json":
-            out = json.dumps([e.to_json() for e in entries], indent=2)
+            _write(args.output, json.dumps([e.to_json() for e in entries], indent=2))
         else:
-            out = f"# {kind}, {len(entries)} entries\n" + e820_table(entries)
-        write_output(args.output, (out + "\n").encode())
+            _write(args.output, f"# {kind}, {len(entries)} entries\n" + e820_table(entries))
         return EXIT_OK
     if not args.machine:
-        raise Failure("e820 needs MACHINE.toml (or --decode FILE)")
-    fmt = args.format or "table"
-    result = _run_machine(args.machine, args.host)
-    _report_messages(result)
+        raise Usage("e820 needs MACHINE.toml (or --decode FILE)")
+    result = _run(args.machine, args.host)
     if not result.ok:
         return EXIT_FAIL
-    if fmt in ("blob", "legacy") and args.output == "-" and sys.stdout.isatty():
-        raise Failure(f"refusing to write binary {fmt} data to a terminal; use -o FILE or a pipe")
     if fmt == "legacy":
-        if result.e820_legacy is None:
-            from .engine import messages
-
-            raise Failure(messages.LEGACY_E820_REMOVED.format(machine=result.machine_class.name))
-        data = blobs.encode_legacy(result.e820_legacy)
+        write_output(args.output, result.legacy_e820(), binary=fmt)
     elif fmt == "blob":
-        data = blobs.encode_etc_e820(result.e820)
+        write_output(args.output, result.etc_e820(), binary=fmt)
     elif fmt == "json":
-        data = (json.dumps([e.to_json() for e in result.e820], indent=2) + "\n").encode()
+        _write(args.output, json.dumps([e.to_json() for e in result.e820], indent=2))
     else:
-        data = (f"{_answered_by(result)}\n{e820_table(result.e820)}\n").encode()
-    write_output(args.output, data)
+        _write(args.output, f"{answered_by(result)}\n{e820_table(result.e820)}")
     return EXIT_OK
 
 
-def _answered_by(result: InitResult) -> str:
-    """The comment line that names the machine class, accelerator and host of a table."""
-    return (
-        f"# {result.machine_class.name}, {result.accel or 'no accelerator'}, "
-        f"{result.host_kind} host {result.host_name}"
-    )
+def _read_blob(path: str) -> bytes:
+    from .common.files import InputError, read_regular
+
+    try:
+        return read_regular(path, 1 << 20, "an e820 blob")
+    except InputError as e:
+        raise Failure(f"{path}: {e}") from None
 
 
 def cmd_routes(args: argparse.Namespace) -> int:
-    from .engine.result import routing_json
     from .report.tables import routes_table
+    from .report.text import answered_by
 
-    result = _run_machine(args.machine, args.host)
-    _report_messages(result)
+    result = _run(args.machine, args.host)
     if not result.ok:
         return EXIT_FAIL
     if args.format == "json":
-        print(json.dumps([routing_json(r) for r in result.routing], indent=2))
+        print(json.dumps([r.to_json() for r in result.routing], indent=2))
     else:
-        print(_answered_by(result))
-        print(routes_table(result.routing))
-        print(f"{len(result.routing)} routes")
+        print(
+            f"{answered_by(result)}\n{routes_table(result.routing)}\n{len(result.routing)} routes"
+        )
     return EXIT_OK
 
 
 def cmd_boot(args: argparse.Namespace) -> int:
-    from .boot.runner import BootError, boot
-    from .config import load_machine
-    from .kvm.real import RealHost
+    from . import api
+    from .report.text import boot_failure, boot_summary, stderr_lines
 
-    if args.timeout <= 0:
+    if not args.timeout > 0:
         raise Usage("--timeout must be greater than 0")
-    if args.host not in ("real", "auto") and not args.host.startswith("/dev/"):
-        raise Failure(
-            f"boot runs a guest, so it needs the real /dev/kvm; --host {args.host} "
-            "is a profile, which can only answer questions"
-        )
-    machine = load_machine(args.machine)
-    host = RealHost() if args.host in ("real", "auto") else RealHost(args.host)
-    try:
-        report = boot(machine, host, timeout=args.timeout)
-    except BootError as e:
-        raise Failure(f"boot: {e}") from None
-    _report_messages(report.result)
+    report = api.boot(args.machine, _choice(args.host), timeout=args.timeout)
+    for line in stderr_lines(report.result):
+        say(line)
     if not report.result.ok:
         return EXIT_FAIL
-    from .engine import e820 as e820_types
-
-    verdict = (
-        "identical to `kvminit e820 --format blob`"
-        if report.identical
-        else "DIFFERENT from `kvminit e820 --format blob`"
-    )
     if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "machine": report.result.machine.normalised(),
-                    "host": {"kind": "real", "name": host.name},
-                    "vcpus": report.vcpus,
-                    "slots": [{"address": a, "size": n} for a, n in report.slots],
-                    "exits": report.exits,
-                    "bytes_read": report.bytes_read,
-                    "done_code": report.done_code,
-                    "guest_output": report.guest_output.hex(),
-                    "expected": report.expected.hex(),
-                    "identical": report.identical,
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(report.to_json(), indent=2))
     else:
-        from .boot import guest
-
-        mc = report.result.machine_class
-        ram = [e for e in report.result.e820 if e.type == e820_types.E820_RAM]
-        slots = ", ".join(f"{a:#x}+{n:#x}" for a, n in report.slots)
-        print(f"boot      {args.machine}: {mc.name} on {host.name}")
-        print(f"vcpus     {report.vcpus} created; vCPU 0 ran the guest")
-        print(f"memory    {len(report.slots)} slot(s) for {len(ram)} RAM region(s): {slots}")
-        print(f"exits     {report.exits} handled in {report.seconds * 1e3:.1f} ms")
-        print(
-            f"guest     {guest.DONE_CODES.get(report.done_code or 0, report.done_code)}; "
-            f"{report.bytes_read} fw_cfg bytes read, {len(report.guest_output)} written"
-        )
-        print(f"result    {verdict} ({len(report.expected)} bytes)")
-    if not report.identical:
-        say(
-            "the guest did not read the etc/e820 bytes kvminit generated"
-            if report.done_code == 0
-            else f"the guest stopped with code {report.done_code}: {guest_reason(report.done_code)}"
-        )
+        print(boot_summary(report, args.machine))
+    failure = boot_failure(report)
+    if failure:
+        say(failure)
         return EXIT_FAIL
     return EXIT_OK
-
-
-def guest_reason(code: int | None) -> str:
-    from .boot import guest
-
-    return guest.DONE_CODES.get(code or 0, "unknown")
 
 
 def cmd_qemu_args(args: argparse.Namespace) -> int:
     import shlex
 
-    from .config import load_machine
-    from .qemuargs import as_lines, qemu_args
+    from . import api
+    from .qemuargs import as_lines
 
-    options = qemu_args(load_machine(args.machine))
+    options = api.qemu_args(args.machine)
     print(shlex.join(["qemu-system-x86_64", *options]) if args.shell else as_lines(options))
     return EXIT_OK
 
 
 def cmd_from_qemu(args: argparse.Namespace) -> int:
-    from .config import parse_machine
-    from .qemuargs import QemuArgsError, from_qemu
+    from . import api
     from .report.output import write_output
 
     # argparse keeps the "--" that separates QEMU's options from ours.
     argv = args.qemu_args[1:] if args.qemu_args[:1] == ["--"] else list(args.qemu_args)
     if not argv:
         raise Usage("from-qemu needs the QEMU options after --")
-    try:
-        converted = from_qemu(argv)
-    except QemuArgsError as e:
-        raise Failure(f"from-qemu: {e}") from None
-    text = converted.toml()
-    parse_machine(text, "<from-qemu>")  # what it writes must be a valid machine
+    converted = api.from_qemu(argv)
     for option in converted.unmodelled:
         say(f"from-qemu: not modelled, left out: {option}")
-    write_output(args.output, text.encode())
+    write_output(args.output, converted.toml().encode())
     return EXIT_OK
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from .kvm.device import KvmError
-    from .kvm.probe import probe
+    from . import api
     from .report.output import write_output
 
-    try:
-        profile = probe(name=args.name)
-    except KvmError as e:
-        raise Failure(f"Could not access KVM kernel module: {e.strerror}") from None
-    write_output(args.output, profile.to_toml().encode())
+    profile = api.probe(name=args.name)
+    write_output(args.output, api.profile_toml(profile).encode())
     if args.output != "-":
         say(
             f"wrote {args.output} ({len(profile.caps)} capabilities, "
@@ -414,28 +217,18 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_hosts(args: argparse.Namespace) -> int:
-    from .kvm.profile import DEFAULT_PROFILE, builtin_names, builtin_profile
+    from . import api
+    from .report.tables import hosts_table
 
-    for name in builtin_names():
-        p = builtin_profile(name)
-        default = " (default)" if name == DEFAULT_PROFILE else ""
-        print(
-            f"{name:<24} {p.source:<9} Linux {p.kernel_release:<8} {p.cpu_vendor:<12} "
-            f"{p.phys_bits}-bit{default}"
-        )
+    print(hosts_table(api.builtin_hosts()))
     return EXIT_OK
 
 
 def cmd_machines(args: argparse.Namespace) -> int:
-    from .engine.machines import all_classes
+    from . import api
+    from .report.tables import machines_table
 
-    print(f"{'type':<16} {'class':<16} {'max_cpus':>8}  gigabyte_align  amd_1tb_hole  legacy_e820")
-    for mc in all_classes():
-        shown = mc.alias or mc.name
-        print(
-            f"{shown:<16} {mc.name:<16} {mc.max_cpus:>8}  {mc.gigabyte_align!s:<14}  "
-            f"{mc.enforce_amd_1tb_hole!s:<12}  {mc.legacy_e820!s}"
-        )
+    print(machines_table(api.machine_classes()))
     return EXIT_OK
 
 
@@ -455,25 +248,173 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-HANDLERS = {
-    "run": cmd_run,
-    "validate": cmd_validate,
-    "e820": cmd_e820,
-    "routes": cmd_routes,
-    "boot": cmd_boot,
-    "qemu-args": cmd_qemu_args,
-    "from-qemu": cmd_from_qemu,
-    "probe": cmd_probe,
-    "hosts": cmd_hosts,
-    "machines": cmd_machines,
-    "schema": cmd_schema,
-}
+# --- the command table -------------------------------------------------------------------
+
+
+def _machine_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("machine", metavar="MACHINE.toml", help="the machine description")
+
+
+def _host_arg(p: argparse.ArgumentParser, default: str = "auto") -> None:
+    p.add_argument("--host", default=default, help=HOST_HELP)
+
+
+def _args_run(p: argparse.ArgumentParser) -> None:
+    _machine_arg(p)
+    _host_arg(p)
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument("--trace", action="store_true", help="print every step, numbered as the seed")
+
+
+def _args_validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, or directories of *.toml")
+    p.add_argument(
+        "--host",
+        action="append",
+        dest="hosts",
+        metavar="H",
+        help=HOST_HELP + ", or a directory of profiles; repeatable",
+    )
+    p.add_argument("--strict", action="store_true", help="warnings fail too")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "junit", "github"),
+        default="text",
+        help="report format",
+    )
+    p.add_argument(
+        "-j", "--jobs", type=int, default=1, metavar="N", help="check in N processes (default 1)"
+    )
+    p.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="check only the I-th of N stable shards of the (file, host) pairs",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        default="-",
+        help="write the report to FILE (atomically) instead of stdout",
+    )
+
+
+def _args_e820(p: argparse.ArgumentParser) -> None:
+    p.add_argument("machine", nargs="?", metavar="MACHINE.toml", help="the machine description")
+    _host_arg(p)
+    p.add_argument(
+        "--format",
+        choices=("table", "json", "blob", "legacy"),
+        default=None,
+        help="table (default), json, blob (etc/e820 bytes) or legacy (FW_CFG_E820_TABLE bytes)",
+    )
+    p.add_argument("--decode", metavar="FILE", help="read a blob back and print it")
+    p.add_argument("-o", "--output", metavar="FILE", default="-", help="write to FILE")
+
+
+def _args_routes(p: argparse.ArgumentParser) -> None:
+    _machine_arg(p)
+    _host_arg(p)
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+
+
+def _args_boot(p: argparse.ArgumentParser) -> None:
+    _machine_arg(p)
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="give up after S seconds (default 10)",
+    )
+    _host_arg(p, "real")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def _args_qemu_args(p: argparse.ArgumentParser) -> None:
+    _machine_arg(p)
+    p.add_argument("--shell", action="store_true", help="one shell-quoted line")
+
+
+def _args_from_qemu(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", metavar="FILE", default="-", help="write to FILE")
+    p.add_argument(
+        "qemu_args", nargs=argparse.REMAINDER, metavar="QEMU-ARGS", help="QEMU's options, after --"
+    )
+
+
+def _args_probe(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", metavar="FILE.toml", default="-", help="write to FILE.toml")
+    p.add_argument("--name", help="profile name (default: from vendor, host and kernel)")
+
+
+def _args_none(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _args_schema(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "directory", nargs="?", default="schemas", metavar="DIR", help="where (default schemas/)"
+    )
+    p.add_argument("--check", action="store_true", help="exit 1 when the files are stale")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], int]
+    usage: str | None = None
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("run", "initialise a machine and report the result", _args_run, cmd_run),
+    Command(
+        "validate", "check machine files against one or more hosts", _args_validate, cmd_validate
+    ),
+    Command("e820", "the e820 table and its fw_cfg blobs", _args_e820, cmd_e820),
+    Command("routes", "the GSI routing table committed to the kernel", _args_routes, cmd_routes),
+    Command(
+        "boot", "run a tiny guest that reads etc/e820 over fw_cfg (real KVM)", _args_boot, cmd_boot
+    ),
+    Command(
+        "qemu-args", "the QEMU command-line options of a machine", _args_qemu_args, cmd_qemu_args
+    ),
+    Command(
+        "from-qemu",
+        "a machine file from a QEMU command line",
+        _args_from_qemu,
+        cmd_from_qemu,
+        usage="kvminit from-qemu [-o FILE] -- QEMU-ARGS...",
+    ),
+    Command("probe", "record this machine's /dev/kvm as a host profile", _args_probe, cmd_probe),
+    Command("hosts", "list the built-in host profiles", _args_none, cmd_hosts),
+    Command("machines", "list the machine types and their properties", _args_none, cmd_machines),
+    Command("schema", "write (or --check) the JSON schemas", _args_schema, cmd_schema),
+)
+_BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="kvminit",
+        description="Bring up KVM exactly as QEMU's accelerator does, from a machine description.",
+        epilog="`kvminit MACHINE.toml` is short for `kvminit run MACHINE.toml`.",
+    )
+    p.add_argument("--version", action="version", version=f"kvminit {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for c in COMMANDS:
+        c.arguments(sub.add_parser(c.name, help=c.help, description=c.help, usage=c.usage))
+    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     # `kvminit MACHINE.toml` is `kvminit run MACHINE.toml`.
-    if args_list and not args_list[0].startswith("-") and args_list[0] not in COMMANDS:
+    if args_list and not args_list[0].startswith("-") and args_list[0] not in _BY_NAME:
         args_list.insert(0, "run")
     parser = build_parser()
     try:
@@ -484,15 +425,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         say("a command or a MACHINE.toml is required (kvminit --help)")
         return EXIT_USAGE
-    from .config import ConfigError
-    from .kvm.errors import ProfileError
-    from .report.output import OutputError
+    from .common.errors import KvminitError
 
     try:
-        return HANDLERS[args.command](args)
-    except ConfigError as e:
-        say(str(e))
-    except (ProfileError, OutputError, Failure) as e:
+        return _BY_NAME[args.command].handler(args)
+    except (KvminitError, Failure) as e:
         say(str(e))
     except Usage as e:
         parser.print_usage(sys.stderr)

@@ -11,11 +11,10 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .common import toml
+from .common.errors import KvminitError
 from .config import MachineConfig
 from .config.sizes import KiB, MiB, SizeError, format_size, parse_size
-
-# Machine properties modelled, as QEMU spells them after -machine TYPE,
-MACHINE_PROPS = ("accel", "kernel-irqchip", "kvm-shadow-mem", "kvm-type", "max-ram-below-4g")
 
 
 def _size(n: int) -> str:
@@ -59,8 +58,8 @@ def as_lines(args: Sequence[str]) -> str:
 # --- the other way ----------------------------------------------------------------------
 
 
-class QemuArgsError(ValueError):
-    pass
+class QemuArgsError(KvminitError):
+    """A QEMU command line that cannot be read: the option and why."""
 
 
 @dataclass
@@ -71,20 +70,10 @@ class FromQemu:
     def toml(self) -> str:
         lines = ["#:schema ../schemas/machine.schema.json", "# Converted by `kvminit from-qemu`."]
         if self.unmodelled:
-            lines.append("# Not modelled, left out: " + " ".join(self.unmodelled))
+            lines.append(toml.comment("Not modelled, left out: " + " ".join(self.unmodelled)))
         for key, value in self.keys.items():
-            lines.append(f"{key} = {_toml(value)}")
+            lines.append(f"{key} = {toml.value(value)}")
         return "\n".join(lines) + "\n"
-
-
-def _toml(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml(x) for x in v) + "]"
-    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _split_props(value: str) -> list[tuple[str, str | None]]:

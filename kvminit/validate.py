@@ -12,24 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .config import ConfigError
-from .config.loader import key_lines, parse_machine, read_text
+from .config import ConfigError, Finding
+from .config.loader import parse_machine, read_text
 from .engine import run as engine_run
-from .engine.state import InitError
 from .kvm.device import KvmHost
 from .kvm.real import DeferredClose, RealHost
 
 Status = Literal["PASS", "WARN", "FAIL"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    message: str
-    key: str | None = None
-    line: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "line": self.line, "message": self.message}
 
 
 @dataclass
@@ -73,49 +62,17 @@ def machine_files(paths: Sequence[str]) -> list[str]:
     return found
 
 
-# Where a message that QEMU prints comes from in the machine file.
-_WARNING_KEYS = (
-    ("Warning: Number of SMP cpus", "smp"),
-    ("Warning: Number of hotpluggable cpus", "maxcpus"),
-    ("Invalid argument kvm-type", "kvm-type"),
-    ("warning: Large machine and max_ram_below_4g", "max-ram-below-4g"),
-    ("warning: There is possibly poor performance", "max-ram-below-4g"),
-    ("warning: Only ", "max-ram-below-4g"),
-    ("failed to initialize", "accel"),
-    ("Back to ", "accel"),
-)
-
-
-def _locate(key: str | None, lines: dict[str, int]) -> int | None:
-    if key is None:
-        return None
-    if key in lines:
-        return lines[key]
-    # maxcpus defaults to smp: blame smp's line when maxcpus is not written.
-    if key == "maxcpus":
-        return lines.get("smp")
-    return None
-
-
 def check_text(text: str, path: str, hosts: Iterable[tuple[str, KvmHost]]) -> list[PairResult]:
     names_and_hosts = list(hosts)
     try:
         machine = parse_machine(text, path)
     except ConfigError as e:
-        errors = [Finding(p.message, p.key, p.line) for p in e.problems]
-        return [PairResult(path, name, list(errors)) for name, _ in names_and_hosts]
-    lines = key_lines(text)
+        return [PairResult(path, name, list(e.problems)) for name, _ in names_and_hosts]
     results = []
     for name, host in names_and_hosts:
         r = engine_run(machine, host, trace=False)
-        pair = PairResult(path, name)
-        for w in r.warnings:
-            key = next((k for prefix, k in _WARNING_KEYS if w.startswith(prefix)), None)
-            pair.warnings.append(Finding(w, key, _locate(key, lines)))
-        if r.error is not None:
-            err: InitError = r.error
-            pair.errors.append(Finding(err.message, err.key, _locate(err.key, lines)))
-        results.append(pair)
+        errors = [r.error.finding] if r.error is not None else []
+        results.append(PairResult(path, name, errors, list(r.warnings)))
     return results
 
 
@@ -124,8 +81,7 @@ def check_file(path: str, hosts: Iterable[tuple[str, KvmHost]]) -> list[PairResu
     try:
         text = read_text(path)
     except ConfigError as e:
-        errors = [Finding(p.message, p.key, p.line) for p in e.problems]
-        return [PairResult(path, name, list(errors)) for name, _ in names_and_hosts]
+        return [PairResult(path, name, list(e.problems)) for name, _ in names_and_hosts]
     return check_text(text, path, names_and_hosts)
 
 

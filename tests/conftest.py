@@ -6,21 +6,15 @@ from typing import Any
 
 import pytest
 
+from kvminit.common import toml
 from kvminit.config import MachineConfig, parse_machine
-from kvminit.kvm.device import KvmError
-from kvminit.kvm.profile import HostProfile, ProfileHost, builtin_profile
-from kvminit.kvm.real import RealHost
+from kvminit.engine import InitResult
+from kvminit.hostspec import kvm_unavailable
+from kvminit.kvm.device import KvmHost
+from kvminit.kvm.profile import HostProfile
+from kvminit.kvm.profiles import builtin_profile, profile_host
 
-
-def _kvm_unavailable() -> str | None:
-    try:
-        RealHost().open().close()
-    except KvmError as e:
-        return f"/dev/kvm cannot be opened: {e.strerror}"
-    return None
-
-
-_KVM_SKIP = _kvm_unavailable()
+_KVM_SKIP = kvm_unavailable()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -55,18 +49,8 @@ def no_fd_leak() -> Iterator[None]:
 
 
 def machine(text: str = "", **keys: Any) -> MachineConfig:
-    lines = [text] + [f"{k.replace('_', '-')} = {_toml(v)}" for k, v in keys.items()]
+    lines = [text] + [f"{k.replace('_', '-')} = {toml.value(v)}" for k, v in keys.items()]
     return parse_machine("\n".join(lines) or 'type = "pc"')
-
-
-def _toml(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return f'"{v}"'
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml(x) for x in v) + "]"
-    return str(v)
 
 
 def profile(
@@ -76,7 +60,7 @@ def profile(
     caps: dict[str, int] | None = None,
     faults: list[dict[str, Any]] | None = None,
     **fields: Any,
-) -> ProfileHost:
+) -> KvmHost:
     """A built-in profile with caps dropped or changed, faults injected, fields replaced."""
     data = builtin_profile(base).model_dump(by_alias=True)
     data["caps"] = {k: v for k, v in data["caps"].items() if k not in drop}
@@ -84,14 +68,19 @@ def profile(
     data["vm-caps"] = {k: v for k, v in data["vm-caps"].items() if k not in drop}
     data["faults"] = faults or []
     data.update({k.replace("_", "-"): v for k, v in fields.items()})
-    return ProfileHost(HostProfile.model_validate(data))
+    return profile_host(HostProfile.model_validate(data))
 
 
 @pytest.fixture
-def make_profile() -> Callable[..., ProfileHost]:
+def make_profile() -> Callable[..., KvmHost]:
     return profile
 
 
 @pytest.fixture
-def amd() -> ProfileHost:
-    return ProfileHost(builtin_profile("amd-epyc-linux-6.18"))
+def amd() -> KvmHost:
+    return profile_host(builtin_profile("amd-epyc-linux-6.18"))
+
+
+def messages(r: InitResult) -> list[str]:
+    """The run's warnings as QEMU prints them."""
+    return [w.message for w in r.warnings]

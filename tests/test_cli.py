@@ -55,6 +55,7 @@ def test_run_json_has_every_key(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(out)
     assert code == 0
     assert set(data) == {
+        "format",
         "machine",
         "host",
         "accel",
@@ -66,7 +67,8 @@ def test_run_json_has_every_key(capsys: pytest.CaptureFixture[str]) -> None:
         "routing",
         "trace",
     }
-    assert data["host"] == {"kind": "profile", "name": HOST}
+    assert data["format"] == 1
+    assert data["host"] == {"kind": "profile", "name": HOST, "note": None}
     assert data["accel"] == "kvm" and data["ok"] is True and data["error"] is None
     ks = data["kvm_state"]
     for key in (
@@ -108,6 +110,8 @@ def test_run_failure_is_exit_1_with_qemus_words(
         "step": "2.10.5",
         "message": "failed to initialize KVM: Invalid argument",
         "errno": 22,
+        "key": "kvm-shadow-mem",
+        "line": 2,
     }
 
 
@@ -343,9 +347,9 @@ def test_auto_falls_back_with_a_note(
 ) -> None:
     from kvminit import api
 
-    real_resolve = api.resolve_host
+    real_load = api.load_host
     monkeypatch.setattr(
-        api, "resolve_host", lambda spec="auto", device="": real_resolve(spec, "/nonexistent/kvm")
+        api, "load_host", lambda spec="auto", device="": real_load(spec, device="/nonexistent/kvm")
     )
     code, out, err = cli(capsys, PC)
     assert code == 0

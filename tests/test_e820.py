@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
+from kvminit.engine import e820 as blobs
 from kvminit.engine import run
 from kvminit.engine.e820 import E820_RAM, E820_RESERVED, E820Entry
 from kvminit.engine.layout import AMD_ABOVE_1TB_START, AMD_HT_SIZE, AMD_HT_START, GiB, MiB
-from kvminit.kvm.profile import ProfileHost, builtin_profile
-from kvminit.report import blobs
+from kvminit.kvm.device import KvmHost
+from kvminit.kvm.profiles import builtin_profile, profile_host
 
-from .conftest import machine
+from .conftest import machine, messages
 
 IDMAP = E820Entry(0xFEFFC000, 0x4000, E820_RESERVED)
 HT = E820Entry(AMD_HT_START, AMD_HT_SIZE, E820_RESERVED)
@@ -23,22 +24,22 @@ def ram(entries: list[E820Entry]) -> list[tuple[int, int]]:
     return [(e.address, e.length) for e in entries if e.type == E820_RAM]
 
 
-def layout(host: ProfileHost, **keys: Any) -> list[E820Entry]:
+def layout(host: KvmHost, **keys: Any) -> list[E820Entry]:
     r = run(machine(**keys), host)
     assert r.error is None, r.error
-    return r.e820
+    return list(r.e820)
 
 
 @pytest.fixture
-def intel() -> ProfileHost:
-    return ProfileHost(builtin_profile("intel-xeon-linux-6.18"))
+def intel() -> KvmHost:
+    return profile_host(builtin_profile("intel-xeon-linux-6.18"))
 
 
-def test_done_when_pc_1g_on_amd(amd: ProfileHost) -> None:
+def test_done_when_pc_1g_on_amd(amd: KvmHost) -> None:
     assert layout(amd, type="pc", memory="1G") == [IDMAP, HT, E820Entry(0, GiB, E820_RAM)]
 
 
-def test_done_when_pc_6g(amd: ProfileHost) -> None:
+def test_done_when_pc_6g(amd: KvmHost) -> None:
     assert layout(amd, type="pc", memory="6G") == [
         IDMAP,
         HT,
@@ -47,15 +48,15 @@ def test_done_when_pc_6g(amd: ProfileHost) -> None:
     ]
 
 
-def test_done_when_q35_6g(amd: ProfileHost) -> None:
+def test_done_when_q35_6g(amd: KvmHost) -> None:
     assert ram(layout(amd, type="q35", memory="6G")) == [(0, 2 * GiB), (4 * GiB, 4 * GiB)]
 
 
-def test_done_when_seed_era_has_no_ht_hole(amd: ProfileHost) -> None:
+def test_done_when_seed_era_has_no_ht_hole(amd: KvmHost) -> None:
     assert layout(amd, type="pc-i440fx-2.6", memory="1G") == [IDMAP, E820Entry(0, GiB, E820_RAM)]
 
 
-def test_done_when_tcg_kvm64_is_ram_only(amd: ProfileHost) -> None:
+def test_done_when_tcg_kvm64_is_ram_only(amd: KvmHost) -> None:
     assert layout(amd, memory="1G", accel=["tcg"], cpu="kvm64") == [E820Entry(0, GiB, E820_RAM)]
 
 
@@ -77,13 +78,13 @@ def test_done_when_tcg_kvm64_is_ram_only(amd: ProfileHost) -> None:
         ("isapc", 0xE0000000, 0xC0000000),
     ],
 )
-def test_split_thresholds(intel: ProfileHost, type_: str, memory: int, low: int) -> None:
+def test_split_thresholds(intel: KvmHost, type_: str, memory: int, low: int) -> None:
     entries = ram(layout(intel, type=type_, memory=f"{memory}B"))
     assert entries[0] == (0, low)
     assert entries[1:] == ([(4 * GiB, memory - low)] if memory > low else [])
 
 
-def test_max_ram_below_4g_i440fx(intel: ProfileHost) -> None:
+def test_max_ram_below_4g_i440fx(intel: KvmHost) -> None:
     assert ram(layout(intel, memory="4G", max_ram_below_4g="2G")) == [
         (0, 2 * GiB),
         (4 * GiB, 2 * GiB),
@@ -98,34 +99,34 @@ def test_max_ram_below_4g_i440fx(intel: ProfileHost) -> None:
     ]
 
 
-def test_large_machine_warning(intel: ProfileHost) -> None:
+def test_large_machine_warning(intel: KvmHost) -> None:
     r = run(machine(memory="4G", max_ram_below_4g="2560M"), intel)
-    assert r.warnings == [
+    assert messages(r) == [
         "warning: Large machine and max_ram_below_4g (2684354560) not a "
         "multiple of 1G; possible bad performance."
     ]
     assert (
-        run(machine(type="pc-i440fx-1.7", memory="4G", max_ram_below_4g="2560M"), intel).warnings
+        messages(run(machine(type="pc-i440fx-1.7", memory="4G", max_ram_below_4g="2560M"), intel))
         == []
     )
 
 
-def test_q35_max_ram_below_4g(intel: ProfileHost) -> None:
+def test_q35_max_ram_below_4g(intel: KvmHost) -> None:
     assert ram(layout(intel, type="q35", memory="2G", max_ram_below_4g="1G")) == [
         (0, GiB),
         (4 * GiB, GiB),
     ]
     r = run(machine(type="q35", memory="4G", max_ram_below_4g="1536M"), intel)
-    assert r.warnings == [
+    assert messages(r) == [
         "warning: There is possibly poor performance as the ram size  (0x100000000) is more "
         "then twice the size of max-ram-below-4g (1610612736) and max-ram-below-4g is not a "
         "multiple of 1G."
     ]
 
 
-def test_tiny_max_ram_below_4g_warns(intel: ProfileHost) -> None:
+def test_tiny_max_ram_below_4g_warns(intel: KvmHost) -> None:
     r = run(machine(memory="2M", max_ram_below_4g="512K"), intel)
-    assert r.warnings == [
+    assert messages(r) == [
         "warning: Only 524288 bytes of RAM below the 4GiB boundary,"
         "BIOS may not work with less than 1MiB",
         "warning: Large machine and max_ram_below_4g (524288) not a multiple of 1G; "
@@ -133,7 +134,7 @@ def test_tiny_max_ram_below_4g_warns(intel: ProfileHost) -> None:
     ]
 
 
-def test_memory_rounds_to_8k(intel: ProfileHost) -> None:
+def test_memory_rounds_to_8k(intel: KvmHost) -> None:
     assert ram(layout(intel, memory="1K")) == [(0, 0x2000)]
 
 
@@ -151,17 +152,17 @@ def test_memory_rounds_to_8k(intel: ProfileHost) -> None:
         ({"type": "pc", "phys_bits": 40}, True),
     ],
 )
-def test_ht_hole_conditions_on_amd(amd: ProfileHost, keys: dict[str, object], has_ht: bool) -> None:
+def test_ht_hole_conditions_on_amd(amd: KvmHost, keys: dict[str, object], has_ht: bool) -> None:
     assert (HT in layout(amd, **keys)) is has_ht
 
 
-def test_no_ht_hole_for_intel_vcpus(intel: ProfileHost, amd: ProfileHost) -> None:
+def test_no_ht_hole_for_intel_vcpus(intel: KvmHost, amd: KvmHost) -> None:
     assert HT not in layout(intel)
     assert HT not in layout(amd, accel=["tcg"], cpu="kvm64")
     assert HT in layout(intel, accel=["tcg"], cpu="qemu64")  # qemu64 is AMD under TCG
 
 
-def test_relocation_above_1tib(amd: ProfileHost) -> None:
+def test_relocation_above_1tib(amd: KvmHost) -> None:
     # max used = roundup(4G + RAM - 3G, 1G) + 2 GiB hole - 1; HT starts at 1012 GiB.
     last_fit = 1009 * GiB
     entries = layout(amd, memory=f"{last_fit}B", phys_bits=48)
@@ -171,7 +172,7 @@ def test_relocation_above_1tib(amd: ProfileHost) -> None:
     assert entries.index(HT) < entries.index(E820Entry(0, 3 * GiB, E820_RAM))
 
 
-def test_phys_bits_too_low(amd: ProfileHost, intel: ProfileHost) -> None:
+def test_phys_bits_too_low(amd: KvmHost, intel: KvmHost) -> None:
     r = run(machine(memory="1T"), intel)
     assert r.error is not None
     # 1 TiB - 3 GiB above 4 GiB ends at 1 TiB + 1 GiB; the 2 GiB hole follows.
@@ -186,40 +187,40 @@ def test_phys_bits_too_low(amd: ProfileHost, intel: ProfileHost) -> None:
     assert run(machine(memory="1010G", phys_bits="host"), amd).ok  # 48 bits
 
 
-def test_isapc_486_has_32_phys_bits(amd: ProfileHost) -> None:
+def test_isapc_486_has_32_phys_bits(amd: KvmHost) -> None:
     r = run(machine(type="isapc", memory="1G"), amd)
-    assert r.ok and r.guest_phys_bits == 32 and HT not in r.e820
+    assert r.ok and r.cpu is not None and r.cpu.phys_bits == 32 and HT not in r.e820
     r = run(machine(type="isapc", phys_bits=40), amd)
     assert r.error is not None and r.error.message == "phys-bits is not user-configurable in 32 bit"
 
 
-def test_cpu_host_needs_kvm(amd: ProfileHost) -> None:
+def test_cpu_host_needs_kvm(amd: KvmHost) -> None:
     r = run(machine(cpu="host", accel=["tcg"]), amd)
     assert r.error is not None and r.error.message == "CPU model 'host' requires KVM or HVF"
     r = run(machine(cpu="host"), amd)
-    assert r.ok and r.guest_phys_bits == 48
+    assert r.ok and r.cpu is not None and r.cpu.phys_bits == 48
 
 
 # --- blobs ------------------------------------------------------------------------------
 
 
-def test_etc_e820_blob(amd: ProfileHost) -> None:
+def test_etc_e820_blob(amd: KvmHost) -> None:
     r = run(machine(memory="1G"), amd)
     blob = blobs.encode_etc_e820(r.e820)
     assert len(blob) == 60
     assert blob[:20] == bytes.fromhex("00c0fffe00000000004000000000000002000000")
-    assert blobs.decode(blob) == ("etc/e820", r.e820)
+    assert blobs.decode(blob) == ("etc/e820", list(r.e820))
 
 
-def test_legacy_blob_holds_reservations_only(amd: ProfileHost) -> None:
+def test_legacy_blob_holds_reservations_only(amd: KvmHost) -> None:
     r = run(machine(type="pc-i440fx-7.1", memory="6G"), amd)
-    assert r.e820_legacy == [IDMAP, HT]
+    assert r.e820_legacy == (IDMAP, HT)
     blob = blobs.encode_legacy(r.e820_legacy)
     assert len(blob) == 324 and blob[:4] == b"\x02\x00\x00\x00" and blob[44:] == bytes(280)
     assert blobs.decode(blob) == ("legacy", [IDMAP, HT])
 
 
-def test_72_has_no_legacy_item(amd: ProfileHost) -> None:
+def test_72_has_no_legacy_item(amd: KvmHost) -> None:
     assert run(machine(type="pc"), amd).e820_legacy is None
 
 

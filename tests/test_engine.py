@@ -8,11 +8,12 @@ import pytest
 
 from kvminit.engine import InitResult, run
 from kvminit.engine.e820 import E820_RAM, E820_RESERVED, E820Entry, E820Table
-from kvminit.kvm.profile import ProfileHost
+from kvminit.kvm.device import KvmHost
+from kvminit.kvm.profiles import profile_host
 
-from .conftest import machine
+from .conftest import machine, messages
 
-Make = Callable[..., ProfileHost]
+Make = Callable[..., KvmHost]
 
 
 @pytest.fixture(autouse=True)
@@ -24,9 +25,9 @@ def calls(r: InitResult, step: str | None = None) -> list[str]:
     return [t.call for t in r.trace if step is None or t.step == step]
 
 
-def test_pc_on_the_recorded_host(amd: ProfileHost) -> None:
+def test_pc_on_the_recorded_host(amd: KvmHost) -> None:
     r = run(machine(type="pc", memory="1G", smp=2), amd)
-    assert r.ok and r.accel == "kvm" and r.warnings == []
+    assert r.ok and r.accel == "kvm" and messages(r) == []
     s = r.kvm_state
     assert s is not None
     assert (s.nr_slots, s.soft_vcpus_limit, s.hard_vcpus_limit) == (32764, 2, 1024)
@@ -50,7 +51,7 @@ def test_pc_on_the_recorded_host(amd: ProfileHost) -> None:
     assert r.e820[0] == E820Entry(0xFEFFC000, 0x4000, E820_RESERVED)
 
 
-def test_trace_follows_the_seed_order(amd: ProfileHost) -> None:
+def test_trace_follows_the_seed_order(amd: KvmHost) -> None:
     r = run(machine(type="pc"), amd)
     steps = [t.step for t in r.trace]
     order = [
@@ -108,7 +109,7 @@ def test_trace_follows_the_seed_order(amd: ProfileHost) -> None:
         ("isapc", 2, 1, "isapc"),
     ],
 )
-def test_machine_cpu_limit(amd: ProfileHost, type_: str, smp: int, limit: int, name: str) -> None:
+def test_machine_cpu_limit(amd: KvmHost, type_: str, smp: int, limit: int, name: str) -> None:
     r = run(machine(type=type_, smp=smp, accel=["kvm", "tcg"]), amd)
     assert r.error is not None and r.accel is None
     assert r.error.message == (
@@ -118,7 +119,7 @@ def test_machine_cpu_limit(amd: ProfileHost, type_: str, smp: int, limit: int, n
     assert r.error.step == "1" and r.error.key == "smp"
 
 
-def test_machine_cpu_limit_counts_maxcpus(amd: ProfileHost) -> None:
+def test_machine_cpu_limit_counts_maxcpus(amd: KvmHost) -> None:
     r = run(machine(type="q35", smp=2, maxcpus=300), amd)
     assert r.error is not None and r.error.key == "maxcpus"
     assert "requested (300)" in r.error.message
@@ -144,7 +145,7 @@ def test_open_fails_then_tcg(make_profile: Make) -> None:
         machine(accel=["kvm", "tcg"]), make_profile(faults=[{"ioctl": "open", "errno": "ENOENT"}])
     )
     assert r.ok and r.accel == "tcg" and r.kvm_state is None
-    assert r.warnings == [
+    assert messages(r) == [
         "Could not access KVM kernel module: No such file or directory",
         "failed to initialize KVM: No such file or directory",
         "Back to tcg accelerator.",
@@ -153,9 +154,9 @@ def test_open_fails_then_tcg(make_profile: Make) -> None:
     assert [e.type for e in r.e820] == [E820_RESERVED, E820_RAM]
 
 
-def test_tcg_only(amd: ProfileHost) -> None:
+def test_tcg_only(amd: KvmHost) -> None:
     r = run(machine(accel=["tcg"], cpu="kvm64"), amd)
-    assert r.ok and r.accel == "tcg" and r.warnings == []
+    assert r.ok and r.accel == "tcg" and messages(r) == []
     assert calls(r) == [
         "machine 'pc-i440fx-7.2' max_cpus",
         "acc->init_machine(), tcg_init()",
@@ -205,10 +206,10 @@ def test_max_vcpus_zero_falls_back_to_soft(make_profile: Make) -> None:
     assert s is not None and s.hard_vcpus_limit == 2
 
 
-def test_soft_limit_warns(amd: ProfileHost) -> None:
+def test_soft_limit_warns(amd: KvmHost) -> None:
     r = run(machine(smp=3, maxcpus=4), amd)
     assert r.ok
-    assert r.warnings == [
+    assert messages(r) == [
         "Warning: Number of SMP cpus requested (3) exceeds the recommended cpus "
         "supported by KVM (2)",
         "Warning: Number of hotpluggable cpus requested (4) exceeds the recommended cpus "
@@ -233,13 +234,13 @@ def test_hard_limit_exits_without_fallback(
         f"Number of {name} cpus requested ({num}) exceeds the maximum cpus supported by KVM (4)"
     )
     assert (r.error.step, r.error.errno, r.error.key) == ("2.5", None, key)
-    assert r.warnings[-1].startswith(f"Warning: Number of {name} cpus requested ({num})")
+    assert messages(r)[-1].startswith(f"Warning: Number of {name} cpus requested ({num})")
 
 
 # --- kvm-type and 2.6 KVM_CREATE_VM ------------------------------------------------------
 
 
-def test_kvm_type_is_refused_by_pc(amd: ProfileHost) -> None:
+def test_kvm_type_is_refused_by_pc(amd: KvmHost) -> None:
     r = run(machine(kvm_type="hv"), amd)
     assert r.error is not None
     assert (
@@ -249,10 +250,10 @@ def test_kvm_type_is_refused_by_pc(amd: ProfileHost) -> None:
     assert r.error.key == "kvm-type" and "kvm_ioctl(KVM_CREATE_VM)" not in calls(r)
 
 
-def test_kvm_type_then_tcg(amd: ProfileHost) -> None:
+def test_kvm_type_then_tcg(amd: KvmHost) -> None:
     r = run(machine(kvm_type="hv", accel=["kvm", "tcg"]), amd)
     assert r.ok and r.accel == "tcg"
-    assert r.warnings[-2:] == [
+    assert messages(r)[-2:] == [
         "failed to initialize KVM: Invalid argument",
         "Back to tcg accelerator.",
     ]
@@ -345,9 +346,9 @@ def test_flags_follow_the_caps(make_profile: Make) -> None:
 
 
 def test_old_kernel_keeps_the_default_identity_map() -> None:
-    from kvminit.kvm.profile import builtin_profile
+    from kvminit.kvm.profiles import builtin_profile
 
-    r = run(machine(), ProfileHost(builtin_profile("old-kernel")))
+    r = run(machine(), profile_host(builtin_profile("old-kernel")))
     assert r.ok
     s = r.kvm_state
     assert s is not None
@@ -371,18 +372,18 @@ def test_arch_init_ioctl_failures_go_through_err(make_profile: Make, ioctl: str,
         machine(accel=["kvm", "tcg"]), make_profile(faults=[{"ioctl": ioctl, "errno": "EFAULT"}])
     )
     assert r.ok and r.accel == "tcg"
-    assert r.warnings == ["failed to initialize KVM: Bad address", "Back to tcg accelerator."]
+    assert messages(r) == ["failed to initialize KVM: Bad address", "Back to tcg accelerator."]
     r = run(machine(), make_profile(faults=[{"ioctl": ioctl, "errno": "EFAULT"}]))
     assert r.error is not None and r.error.step == step
     assert r.error.message == "failed to initialize KVM: Bad address"
 
 
-def test_shadow_mem_sets_mmu_pages(amd: ProfileHost) -> None:
+def test_shadow_mem_sets_mmu_pages(amd: KvmHost) -> None:
     s = run(machine(kvm_shadow_mem="1M"), amd).kvm_state
     assert s is not None and s.nr_mmu_pages == 256
 
 
-def test_shadow_mem_too_small(amd: ProfileHost) -> None:
+def test_shadow_mem_too_small(amd: KvmHost) -> None:
     r = run(machine(kvm_shadow_mem="64K"), amd)
     assert r.error is not None
     assert r.error.message == "failed to initialize KVM: Invalid argument"
@@ -414,10 +415,10 @@ def test_e820_add_entry_table_full() -> None:
 # --- 2.11 / 2.12 irqchip ------------------------------------------------------------------
 
 
-def test_kernel_irqchip_off(amd: ProfileHost) -> None:
+def test_kernel_irqchip_off(amd: KvmHost) -> None:
     r = run(machine(kernel_irqchip="off"), amd)
     s = r.kvm_state
-    assert r.ok and s is not None and not s.kernel_irqchip and r.routing == []
+    assert r.ok and s is not None and not s.kernel_irqchip and not r.routing
     assert ("2.11", "machine_kernel_irqchip_allowed()", 0) in [
         (t.step, t.call, t.result) for t in r.trace
     ]
@@ -436,7 +437,7 @@ def test_create_irqchip_fails_exit_without_fallback(make_profile: Make) -> None:
     assert (r.error.step, r.error.errno) == ("2.12.2", 12)
 
 
-def test_split_irqchip(amd: ProfileHost) -> None:
+def test_split_irqchip(amd: KvmHost) -> None:
     r = run(machine(kernel_irqchip="split"), amd)
     s = r.kvm_state
     assert r.ok and s is not None and s.kernel_irqchip and s.split_irqchip
@@ -476,19 +477,19 @@ def test_gsi_bitmap_marks_over_allocated_bits(make_profile: Make) -> None:
     assert s.used_gsi == list(range(24)) + list(range(99, 128))
 
 
-def test_default_bitmap(amd: ProfileHost) -> None:
+def test_default_bitmap(amd: KvmHost) -> None:
     s = run(machine(), amd).kvm_state
     assert s is not None and len(s.used_gsi_bitmap) == 128
     assert s.used_gsi == [g for g in range(24) if g != 2] + [4095]
 
 
 def test_no_irq_routing_sets_no_hpet() -> None:
-    from kvminit.kvm.profile import builtin_profile
+    from kvminit.kvm.profiles import builtin_profile
 
-    r = run(machine(), ProfileHost(builtin_profile("no-irq-routing")))
+    r = run(machine(), profile_host(builtin_profile("no-irq-routing")))
     s = r.kvm_state
     assert r.ok and s is not None
-    assert s.no_hpet and s.gsi_count == 0 and s.used_gsi_bitmap == [] and r.routing == []
+    assert s.no_hpet and s.gsi_count == 0 and s.used_gsi_bitmap == [] and not r.routing
 
 
 def test_routing_refused_by_the_kernel(make_profile: Make) -> None:
@@ -515,11 +516,11 @@ def test_routing_refused_by_the_kernel(make_profile: Make) -> None:
         ("isapc", "off", 0),
     ],
 )
-def test_route_counts(amd: ProfileHost, type_: str, irqchip: str, count: int) -> None:
+def test_route_counts(amd: KvmHost, type_: str, irqchip: str, count: int) -> None:
     assert len(run(machine(type=type_, kernel_irqchip=irqchip), amd).routing) == count
 
 
-def test_pc_routes_are_qemus(amd: ProfileHost) -> None:
+def test_pc_routes_are_qemus(amd: KvmHost) -> None:
     routes = [(e.gsi, e.irqchip, e.pin) for e in run(machine(), amd).routing]
     assert routes[:7] == [(i, 0, i) for i in (0, 1, 3, 4, 5, 6, 7)]
     assert routes[7:15] == [(i, 1, i - 8) for i in range(8, 16)]

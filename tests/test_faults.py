@@ -13,8 +13,8 @@ import pytest
 
 from kvminit.cli import main
 from kvminit.engine import run
-from kvminit.kvm.faults import FaultyHost, Injected
-from kvminit.kvm.profile import ProfileHost, builtin_profile
+from kvminit.kvm.interpose import Injected, with_faults
+from kvminit.kvm.profiles import builtin_profile, dump_toml, profile_host
 from kvminit.kvm.real import RealHost
 
 from .conftest import machine, open_fds
@@ -77,7 +77,7 @@ CASES = [(r, c) for r in REQUESTS for c in ERRNOS]
 
 def check(host_under: object, ioctl: str, code: int) -> None:
     before = open_fds()
-    host = FaultyHost(host_under, [Injected(ioctl, code)])  # type: ignore[arg-type]
+    host = with_faults(host_under, [Injected(ioctl, code)])  # type: ignore[arg-type]
     r = run(machine(MACHINE_FOR.get(ioctl, 'type = "pc"')), host)
     step, message = expected(ioctl, code)
     assert r.error is not None, (ioctl, code)
@@ -88,7 +88,7 @@ def check(host_under: object, ioctl: str, code: int) -> None:
 
 @pytest.mark.parametrize(("ioctl", "code"), CASES)
 def test_fault_on_a_profile(ioctl: str, code: int) -> None:
-    check(ProfileHost(builtin_profile("amd-epyc-linux-6.18")), ioctl, code)
+    check(profile_host(builtin_profile("amd-epyc-linux-6.18")), ioctl, code)
 
 
 @pytest.mark.kvm
@@ -99,16 +99,16 @@ def test_fault_on_the_real_device(ioctl: str, code: int) -> None:
 
 @pytest.mark.parametrize("host", ["profile", pytest.param("real", marks=pytest.mark.kvm)])
 def test_eintr_is_retried_where_the_seed_retries(host: str) -> None:
-    under = RealHost() if host == "real" else ProfileHost(builtin_profile("amd-epyc-linux-6.18"))
+    under = RealHost() if host == "real" else profile_host(builtin_profile("amd-epyc-linux-6.18"))
     before = open_fds()
-    r = run(machine(), FaultyHost(under, [Injected("KVM_CREATE_VM", errno.EINTR, times=3)]))
+    r = run(machine(), with_faults(under, [Injected("KVM_CREATE_VM", errno.EINTR, times=3)]))
     assert r.ok and [t.result for t in r.trace if t.step == "2.6"][:3] == [-4, -4, -4]
     assert open_fds() == before
 
 
 def test_second_msr_list_call_e2big_fails_as_in_qemu() -> None:
-    host = FaultyHost(
-        ProfileHost(builtin_profile("amd-epyc-linux-6.18")),
+    host = with_faults(
+        profile_host(builtin_profile("amd-epyc-linux-6.18")),
         [Injected("KVM_GET_MSR_INDEX_LIST", errno.E2BIG)],
     )
     r = run(machine(), host)
@@ -122,7 +122,7 @@ def test_fault_from_a_profile_file_through_the_cli(
     from pathlib import Path
 
     tmp = Path(str(tmp_path))
-    text = builtin_profile("amd-epyc-linux-6.18").to_toml()
+    text = dump_toml(builtin_profile("amd-epyc-linux-6.18"))
     text += '\n[[faults]]\nioctl = "KVM_CREATE_IRQCHIP"\nerrno = "ENOMEM"\n'
     (tmp / "host.toml").write_text(text)
     (tmp / "m.toml").write_text('type = "pc"\naccel = ["kvm", "tcg"]\n')

@@ -18,7 +18,7 @@ from kvminit.config import ConfigError, MachineConfig, parse_machine
 from kvminit.config.loader import decode
 from kvminit.config.model import KEYS
 from kvminit.engine import run
-from kvminit.kvm.profile import ProfileHost, builtin_profile
+from kvminit.kvm.profiles import builtin_profile, profile_host
 
 EXAMPLES = int(os.environ.get("KVMINIT_FUZZ_EXAMPLES", "150"))
 # CI draws the same examples every run (a failure there is reproducible); locally,
@@ -30,7 +30,7 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-HOST = ProfileHost(builtin_profile("amd-epyc-linux-6.18"))
+HOST = profile_host(builtin_profile("amd-epyc-linux-6.18"))
 
 
 def toml_key(key: str) -> str:

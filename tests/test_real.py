@@ -9,8 +9,9 @@ import pytest
 
 from kvminit.cli import main
 from kvminit.kvm import abi
+from kvminit.kvm.caps import Cap
 from kvminit.kvm.device import KvmError, RoutingEntry
-from kvminit.kvm.profile import ProfileHost, load_profile
+from kvminit.kvm.profiles import load_profile, profile_host
 from kvminit.kvm.real import RealHost
 
 pytestmark = pytest.mark.kvm
@@ -19,16 +20,16 @@ pytestmark = pytest.mark.kvm
 def test_probe_then_replay_answers_as_the_device(tmp_path: Path, no_fd_leak: None) -> None:
     out = tmp_path / "h.toml"
     assert main(["probe", "-o", str(out)]) == 0
-    replay = ProfileHost(load_profile(out))
+    replay = profile_host(load_profile(out))
     real = RealHost()
     rk, pk = real.open(), replay.open()
     rvm, pvm = rk.create_vm(), pk.create_vm()
     try:
         assert rk.api_version() == pk.api_version()
         assert rk.msr_index_list() == pk.msr_index_list()
-        for name, number in abi.KVM_CAPS.items():
-            assert pk.check_extension(number) == rk.check_extension(number), name
-            assert pvm.check_extension(number) == rvm.check_extension(number), name
+        for cap in Cap:
+            assert pk.check_extension(cap) == rk.check_extension(cap), cap.name
+            assert pvm.check_extension(cap) == rvm.check_extension(cap), cap.name
     finally:
         for h in (rvm, pvm, rk, pk):
             h.close()

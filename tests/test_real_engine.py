@@ -9,12 +9,13 @@ import pytest
 
 from kvminit.cli import main
 from kvminit.engine import run
-from kvminit.kvm.abi import KVM_CAPS
+from kvminit.kvm.caps import Cap
+from kvminit.kvm.device import KvmHost
 from kvminit.kvm.probe import probe
-from kvminit.kvm.profile import ProfileHost
+from kvminit.kvm.profiles import profile_host
 from kvminit.kvm.real import RealHost
 
-from .conftest import machine
+from .conftest import machine, messages
 
 pytestmark = pytest.mark.kvm
 
@@ -27,15 +28,15 @@ def _every_test_checks_fds(no_fd_leak: None) -> None:
 
 
 @pytest.fixture(scope="module")
-def recorded() -> ProfileHost:
-    return ProfileHost(probe())
+def recorded() -> KvmHost:
+    return profile_host(probe())
 
 
 def test_pc_initialises_the_real_kvm() -> None:
     real = RealHost()
     kvm = real.open()
-    soft = kvm.check_extension(KVM_CAPS["KVM_CAP_NR_VCPUS"])
-    hard = kvm.check_extension(KVM_CAPS["KVM_CAP_MAX_VCPUS"])
+    soft = kvm.check_extension(Cap.KVM_CAP_NR_VCPUS)
+    hard = kvm.check_extension(Cap.KVM_CAP_MAX_VCPUS)
     kvm.close()
     r = run(machine(type="pc", memory="1G"), real)
     assert r.ok and r.accel == "kvm" and r.host_kind == "real"
@@ -55,7 +56,7 @@ def test_pc_initialises_the_real_kvm() -> None:
         'kvm-shadow-mem = "1M"',
     ],
 )
-def test_real_and_recorded_agree(recorded: ProfileHost, text: str) -> None:
+def test_real_and_recorded_agree(recorded: KvmHost, text: str) -> None:
     """Same trace, state, table and routes from the kernel and from its recording."""
     m = machine(text)
     a, b = run(m, RealHost()).to_json(), run(m, recorded).to_json()
@@ -65,11 +66,11 @@ def test_real_and_recorded_agree(recorded: ProfileHost, text: str) -> None:
 
 def test_smp_above_the_recommended_warns_and_succeeds() -> None:
     kvm = RealHost().open()
-    soft = kvm.check_extension(KVM_CAPS["KVM_CAP_NR_VCPUS"]) or 4
+    soft = kvm.check_extension(Cap.KVM_CAP_NR_VCPUS) or 4
     kvm.close()
     r = run(machine(smp=soft + 1), RealHost())
     assert r.ok
-    assert r.warnings[0] == (
+    assert messages(r)[0] == (
         f"Warning: Number of SMP cpus requested ({soft + 1}) exceeds the "
         f"recommended cpus supported by KVM ({soft})"
     )
@@ -82,7 +83,7 @@ def test_kvm_type_error_and_fallback() -> None:
         r.error.message == "Invalid argument kvm-type=x\nfailed to initialize KVM: Invalid argument"
     )
     r = run(machine(kvm_type="x", accel=["kvm", "tcg"]), RealHost())
-    assert r.ok and r.accel == "tcg" and r.warnings[-1] == "Back to tcg accelerator."
+    assert r.ok and r.accel == "tcg" and messages(r)[-1] == "Back to tcg accelerator."
 
 
 def test_shadow_mem_64k_is_refused_by_the_kernel() -> None:

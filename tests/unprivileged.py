@@ -18,16 +18,16 @@ if __name__ == "__main__":
     import kvminit.api
     import kvminit.cli
     import kvminit.engine
-    import kvminit.kvm.profile
-    import kvminit.report.blobs
+    import kvminit.hostspec
+    import kvminit.kvm.profiles
     import kvminit.report.output
     import kvminit.report.tables
     import kvminit.report.text
     import kvminit.report.validate
     import kvminit.validate
 
-    for name in kvminit.kvm.profile.builtin_names():
-        kvminit.kvm.profile.builtin_profile(name)
+    for name in kvminit.kvm.profiles.builtin_names():
+        kvminit.kvm.profiles.builtin_profile(name)
     del kvminit  # only the preloading matters
     os.setgroups([])
     os.setgid(NOBODY)

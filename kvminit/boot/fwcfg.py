@@ -11,6 +11,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from kvminit.engine.e820 import FW_CFG_E820_TABLE
+
+__all__ = ["FW_CFG_E820_TABLE", "FwCfg"]
+
 FW_CFG_IO_BASE = 0x510
 FW_CFG_PORT_SEL = FW_CFG_IO_BASE
 FW_CFG_PORT_DATA = FW_CFG_IO_BASE + 1
@@ -18,7 +22,6 @@ FW_CFG_SIGNATURE = 0x00
 FW_CFG_ID = 0x01
 FW_CFG_FILE_DIR = 0x19
 FW_CFG_FILE_FIRST = 0x20
-FW_CFG_E820_TABLE = 0x8003
 FW_CFG_MAX_FILE_PATH = 56
 FW_CFG_VERSION = 0x01  # traditional interface only (no DMA)
 

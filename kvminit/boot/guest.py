@@ -13,6 +13,10 @@ DONE_PORT = 0xF4
 DONE_CODES = {0: "copied etc/e820", 1: "no QEMU fw_cfg signature", 2: "no etc/e820 file"}
 
 
+def done_reason(code: int | None) -> str:
+    return DONE_CODES.get(code or 0, "unknown")
+
+
 def image() -> bytes:
     data = (resources.files("kvminit.boot") / "guest.rom").read_bytes()
     assert len(data) == IMAGE_SIZE

@@ -12,21 +12,23 @@ import signal
 import time
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
+from kvminit.common.errors import KvminitError
 from kvminit.config import MachineConfig
 from kvminit.engine import InitResult
 from kvminit.engine import run as engine_run
 from kvminit.engine.e820 import E820_RAM
+from kvminit.engine.result import JSON_FORMAT
 from kvminit.kvm import abi
-from kvminit.kvm.device import KvmError
-from kvminit.kvm.real import RealHost, RealKvm, RealVmFd
-from kvminit.kvm.vcpu import GuestMemory, RealVcpuFd, create_vcpu, vcpu_mmap_size
-from kvminit.report.blobs import encode_etc_e820, encode_legacy
+from kvminit.kvm.device import KvmHost, VcpuFd
+from kvminit.kvm.errors import KvmError
+from kvminit.kvm.vcpu import GuestMemory
 
 from . import fwcfg, guest
 
 
-class BootError(Exception):
+class BootError(KvminitError):
     """The boot could not be done or went wrong: a message for the user."""
 
 
@@ -46,6 +48,22 @@ class BootReport:
     def identical(self) -> bool:
         return self.done_code == 0 and self.guest_output == self.expected
 
+    def to_json(self) -> dict[str, Any]:
+        r = self.result
+        return {
+            "format": JSON_FORMAT,
+            "machine": r.machine.normalised(),
+            "host": {"kind": r.host_kind, "name": r.host_name},
+            "vcpus": self.vcpus,
+            "slots": [{"address": a, "size": n} for a, n in self.slots],
+            "exits": self.exits,
+            "bytes_read": self.bytes_read,
+            "done_code": self.done_code,
+            "guest_output": self.guest_output.hex(),
+            "expected": self.expected.hex(),
+            "identical": self.identical,
+        }
+
 
 class _Timeout(Exception):
     pass
@@ -55,16 +73,25 @@ def _on_alarm(signum: int, frame: FrameType | None) -> None:
     raise _Timeout
 
 
-def boot(machine: MachineConfig, host: RealHost, timeout: float = 10.0) -> BootReport:
+def boot(machine: MachineConfig, host: KvmHost, timeout: float = 10.0) -> BootReport:
+    if host.kind != "real":
+        raise BootError(
+            f"boot runs a guest, so it needs the real /dev/kvm; {host.name} is a profile, "
+            "which can only answer questions"
+        )
     result = engine_run(machine, host, keep_open=True)
     report = BootReport(result)
     if not result.ok:
         return report
     state = result.kvm_state
-    assert state is not None and isinstance(state.kvm, RealKvm)
-    assert isinstance(state.vm, RealVmFd)
+    if state is None or state.kvm is None or state.vm is None:
+        raise BootError(
+            f"the machine initialised with {result.accel}, not KVM: there is no VM to boot "
+            '(accel = ["kvm"] insists on KVM)'
+        )
+    vm = state.vm
     memory: GuestMemory | None = None
-    vcpus: list[RealVcpuFd] = []
+    vcpus: list[VcpuFd] = []
     try:
         ram = [e for e in result.e820 if e.type == E820_RAM]
         if len(ram) > state.nr_slots:
@@ -74,24 +101,23 @@ def boot(machine: MachineConfig, host: RealHost, timeout: float = 10.0) -> BootR
         memory = GuestMemory(sum(e.length for e in ram))
         offset = 0
         for slot, region in enumerate(ram):
-            state.vm.set_user_memory_region(
+            vm.set_user_memory_region(
                 slot, 0, region.address, region.length, memory.address + offset
             )
             report.slots.append((region.address, region.length))
             offset += region.length
         memory.write(guest.LOAD_ADDRESS, guest.image())
 
-        mmap_size = vcpu_mmap_size(state.kvm)
         for index in range(machine.smp):
-            vcpus.append(create_vcpu(state.vm, index, mmap_size))
+            vcpus.append(vm.create_vcpu(index))
         report.vcpus = len(vcpus)
         _start_in_real_mode(vcpus[0])
 
         cfg = fwcfg.FwCfg()
-        cfg.add_file("etc/e820", encode_etc_e820(result.e820))
+        cfg.add_file("etc/e820", result.etc_e820())
         if result.e820_legacy is not None:
-            cfg.items[fwcfg.FW_CFG_E820_TABLE] = encode_legacy(result.e820_legacy)
-        report.expected = encode_etc_e820(result.e820)
+            cfg.items[fwcfg.FW_CFG_E820_TABLE] = result.legacy_e820()
+        report.expected = result.etc_e820()
         _run_loop(vcpus[0], cfg, report, timeout)
         report.bytes_read = cfg.bytes_read
     except KvmError as e:
@@ -105,7 +131,7 @@ def boot(machine: MachineConfig, host: RealHost, timeout: float = 10.0) -> BootR
     return report
 
 
-def _start_in_real_mode(vcpu: RealVcpuFd) -> None:
+def _start_in_real_mode(vcpu: VcpuFd) -> None:
     """The reset state, with CS based at the image's low alias instead of 4G - 64K."""
     sregs = vcpu.get_sregs()
     sregs.cs.selector = guest.RESET_CS
@@ -117,7 +143,7 @@ def _start_in_real_mode(vcpu: RealVcpuFd) -> None:
     vcpu.set_regs(regs)
 
 
-def _run_loop(vcpu: RealVcpuFd, cfg: fwcfg.FwCfg, report: BootReport, timeout: float) -> None:
+def _run_loop(vcpu: VcpuFd, cfg: fwcfg.FwCfg, report: BootReport, timeout: float) -> None:
     out = bytearray()
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -136,14 +162,14 @@ def _run_loop(vcpu: RealVcpuFd, cfg: fwcfg.FwCfg, report: BootReport, timeout: f
                 name = abi.KVM_EXIT_NAMES.get(reason, f"exit reason {reason}")
                 raise BootError(f"unexpected {name} from the guest after {report.exits} exits")
             port, size, count = run.io_port, run.io_size, run.io_count
-            data = vcpu.run_area
             at = run.io_data_offset
             if run.io_direction == abi.KVM_EXIT_IO_OUT:
-                value = int.from_bytes(data[at : at + size], "little")
+                data = vcpu.io_data(at, size * count)
+                value = int.from_bytes(data[:size], "little")
                 if port == fwcfg.FW_CFG_PORT_SEL:
                     cfg.select(value)
                 elif port == guest.DEBUG_PORT:
-                    out += data[at : at + size * count]
+                    out += data
                 elif port == guest.DONE_PORT:
                     report.done_code = value & 0xFF
                     break
@@ -152,8 +178,7 @@ def _run_loop(vcpu: RealVcpuFd, cfg: fwcfg.FwCfg, report: BootReport, timeout: f
             else:
                 if port != fwcfg.FW_CFG_PORT_DATA:
                     raise BootError(f"unexpected read of I/O port {port:#x}")
-                for i in range(count * size):
-                    data[at + i] = cfg.read()
+                vcpu.set_io_data(at, bytes(cfg.read() for _ in range(count * size)))
     except _Timeout:
         raise BootError(
             f"the guest did not finish within {timeout:g} s ({report.exits} exits handled)"

@@ -1,7 +1,10 @@
-"""The machine description: TOML → MachineConfig. Imports nothing else of kvminit."""
+"""The machine description: TOML → MachineConfig.
 
-from .errors import ConfigError, Problem
+Imports nothing of kvminit but `kvminit.common`.
+"""
+
+from .errors import ConfigError, Finding
 from .loader import load_machine, parse_machine
 from .model import MachineConfig
 
-__all__ = ["ConfigError", "MachineConfig", "Problem", "load_machine", "parse_machine"]
+__all__ = ["ConfigError", "Finding", "MachineConfig", "load_machine", "parse_machine"]

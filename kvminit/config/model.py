@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from kvminit.common.hints import did_you_mean
+
 from . import machine_types
+from .errors import Finding
 from .sizes import GiB, MiB, SizeError, parse_size
 
 KernelIrqchip = Literal["on", "off", "split"]
@@ -74,8 +85,7 @@ def _machine_type(value: object) -> str:
     if not isinstance(value, str):
         raise _fail("must be a string naming a machine type")
     if not machine_types.is_machine_type(value):
-        close = _close_matches(value, machine_types.MACHINE_TYPES, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        hint = did_you_mean(value, machine_types.MACHINE_TYPES)
         raise _fail(
             f"unknown machine type; {hint}allowed: {machine_types.describe_allowed()} "
             "(`kvminit machines` lists them)"
@@ -251,6 +261,26 @@ class MachineConfig(BaseModel):
             self.cpu = "486" if self.type == "isapc" else "qemu64"
         return self
 
+    # Where each key was written (set by the loader): findings point at these lines.
+    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    def set_lines(self, lines: dict[str, int]) -> None:
+        self._lines = dict(lines)
+
+    def line_of(self, key: str | None) -> int | None:
+        if key is None:
+            return None
+        if key in self._lines:
+            return self._lines[key]
+        # maxcpus defaults to smp: blame smp's line when maxcpus is not written.
+        if key == "maxcpus":
+            return self._lines.get("smp")
+        return None
+
+    def finding(self, message: str, key: str | None = None) -> Finding:
+        """`message` about `key`, at the line the key was written on."""
+        return Finding(message, key, self.line_of(key))
+
     # The validators above guarantee these after construction.
     @property
     def max_cpus(self) -> int:
@@ -268,10 +298,3 @@ class MachineConfig(BaseModel):
 
 
 KEYS: tuple[str, ...] = tuple((f.alias or n) for n, f in MachineConfig.model_fields.items())
-
-
-def _close_matches(word: str, possibilities: Any, n: int = 1, cutoff: float = 0.6) -> list[str]:
-    # difflib only when a hint is needed: a valid file never pays for its import.
-    import difflib
-
-    return difflib.get_close_matches(word, possibilities, n=n, cutoff=cutoff)

@@ -1,4 +1,4 @@
-"""How kvm_init stops: through its err: label (-errno) or by exit(1)."""
+"""How a run stops: kvm_init's err: label (-errno, a fallback may follow) or exit(1)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ class KvmInitError(Exception):
     """kvm_init returned `ret` < 0 through err:, after printing `lines`."""
 
     def __init__(self, step: str, ret: int, lines: list[str], key: str | None = None) -> None:
-        assert ret < 0, "the err: label asserts ret < 0"
+        if ret >= 0:  # the err: label asserts ret < 0
+            raise ValueError(f"kvm_init's err: path with ret = {ret}")
         self.step = step
         self.ret = ret
         self.lines = lines
@@ -16,7 +17,7 @@ class KvmInitError(Exception):
 
 
 class QemuExit(Exception):
-    """One of the seed's exit(1) branches: the run ends here, no fallback."""
+    """One of QEMU's exit(1) branches: the run ends here, no fallback."""
 
     def __init__(
         self, step: str, message: str, errno: int | None = None, key: str | None = None
@@ -26,3 +27,10 @@ class QemuExit(Exception):
         self.errno = errno
         self.key = key
         super().__init__(message)
+
+
+def irqchip_exit(step: str, message: str, ret: int) -> QemuExit:
+    """An irqchip step that QEMU ends with exit(1) after `message` (with strerror(-ret))."""
+    from kvminit.kvm.errors import strerror
+
+    return QemuExit(step, message.format(strerror=strerror(-ret)), -ret, key="kernel-irqchip")

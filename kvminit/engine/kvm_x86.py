@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from kvminit.kvm.abi import KVM_CAPS
-from kvminit.kvm.device import KvmError
+from kvminit.kvm.caps import Cap
+from kvminit.kvm.errors import KvmError
 
 from . import messages as msg
-from .context import RunContext, strerror
+from .context import RunContext, kvm_check_extension, kvm_vm_ioctl
 from .e820 import E820_RESERVED
-from .errors import KvmInitError, QemuExit
-from .kvm_ioctl import kvm_check_extension, kvm_vm_ioctl
+from .errors import KvmInitError, QemuExit, irqchip_exit
+from .layout import IDENTITY_BASE_DEFAULT, IDENTITY_BASE_MOVED, IDENTITY_MAP_SIZE, TSS_OFFSET
 from .routing import kvm_irqchip_add_msi_route
 from .state import KVMState
 
-IDENTITY_BASE_DEFAULT = 0xFFFBC000  # 256K max BIOS, when the kernel cannot move it
-IDENTITY_BASE_MOVED = 0xFEFFC000  # "Allows up to 16M BIOSes."
-IDENTITY_MAP_SIZE = 0x4000  # EPT identity map page + 3 TSS pages: "4 pages before the BIOS"
-PAGE = 0x1000
 IOAPIC_NUM_PINS = 24
 
 # MSRs whose presence kvm_get_supported_msrs() records (target-i386/cpu.h, hyperv.h).
@@ -49,7 +45,7 @@ def kvm_get_supported_msrs(ctx: RunContext, s: KVMState) -> None:
     the device does that exchange. An error here is the second call failing,
     which QEMU returns through kvm_arch_init to err:, E2BIG included.
     """
-    assert s.kvm is not None
+    assert s.kvm is not None, "kvm_get_supported_msrs before 2.1"
     try:
         indices = s.kvm.msr_index_list()
     except KvmError as e:
@@ -64,19 +60,19 @@ def kvm_get_supported_msrs(ctx: RunContext, s: KVMState) -> None:
 def kvm_arch_init(ctx: RunContext, s: KVMState) -> None:
     """Raises KvmInitError where the seed's kvm_arch_init returns ret < 0."""
     vm = s.vm
-    assert vm is not None
+    assert vm is not None, "kvm_arch_init before 2.6"
     identity_base = IDENTITY_BASE_DEFAULT
 
-    s.xsave = _check(ctx, s, "KVM_CAP_XSAVE", "2.10")
-    s.xcrs = _check(ctx, s, "KVM_CAP_XCRS", "2.10")
-    s.pit_state2 = _check(ctx, s, "KVM_CAP_PIT_STATE2", "2.10")
+    s.xsave = _check(ctx, s, Cap.KVM_CAP_XSAVE, "2.10")
+    s.xcrs = _check(ctx, s, Cap.KVM_CAP_XCRS, "2.10")
+    s.pit_state2 = _check(ctx, s, Cap.KVM_CAP_PIT_STATE2, "2.10")
 
     kvm_get_supported_msrs(ctx, s)
 
     s.lm_capable_kernel = ctx.host.uname_machine() == "x86_64"
     ctx.step("2.10", "uname()", ctx.host.uname_machine())
 
-    if _check(ctx, s, "KVM_CAP_SET_IDENTITY_MAP_ADDR", "2.10"):
+    if _check(ctx, s, Cap.KVM_CAP_SET_IDENTITY_MAP_ADDR, "2.10"):
         identity_base = IDENTITY_BASE_MOVED
         call = f"kvm_vm_ioctl(KVM_SET_IDENTITY_MAP_ADDR, 0x{identity_base:x})"
         ret = kvm_vm_ioctl(ctx, "2.10", call, lambda: vm.set_identity_map_addr(IDENTITY_BASE_MOVED))
@@ -85,7 +81,7 @@ def kvm_arch_init(ctx: RunContext, s: KVMState) -> None:
     s.identity_base = identity_base
 
     # 2.10.2 TSS one page after the EPT identity map
-    s.tss_addr = identity_base + PAGE
+    s.tss_addr = identity_base + TSS_OFFSET
     tss_addr = s.tss_addr
     call = f"kvm_vm_ioctl(KVM_SET_TSS_ADDR, 0x{tss_addr:x})"
     ret = kvm_vm_ioctl(ctx, "2.10.2", call, lambda: vm.set_tss_addr(tss_addr))
@@ -117,34 +113,29 @@ def kvm_arch_init(ctx: RunContext, s: KVMState) -> None:
             raise KvmInitError("2.10.5", ret, [], key="kvm-shadow-mem")
         s.nr_mmu_pages = pages
 
-    if _check(ctx, s, "KVM_CAP_X86_SMM", "2.10"):
+    if _check(ctx, s, Cap.KVM_CAP_X86_SMM, "2.10"):
         s.smm = True  # smram_machine_done: register_smram_listener at machine-init-done
 
 
 def kvm_arch_irqchip_create(ctx: RunContext, s: KVMState) -> int:
     """2.12.1: split irqchip through KVM_ENABLE_CAP; 1 when done, 0 to fall back."""
     vm = s.vm
-    assert vm is not None
+    assert vm is not None, "kvm_arch_irqchip_create before 2.6"
     if ctx.machine.kernel_irqchip != "split":
         ctx.step("2.12.1", "kvm_arch_irqchip_create()", 0)
         return 0
-    cap = KVM_CAPS["KVM_CAP_SPLIT_IRQCHIP"]
+    cap = Cap.KVM_CAP_SPLIT_IRQCHIP
     call = "kvm_vm_enable_cap(KVM_CAP_SPLIT_IRQCHIP, 0, 24)"
     ret = kvm_vm_ioctl(ctx, "2.12.1", call, lambda: vm.enable_cap(cap, [IOAPIC_NUM_PINS]))
     if ret:
-        raise QemuExit(
-            "2.12.1",
-            msg.SPLIT_IRQCHIP_FAILED.format(strerror=strerror(ret)),
-            -ret,
-            key="kernel-irqchip",
-        )
+        raise irqchip_exit("2.12.1", msg.SPLIT_IRQCHIP_FAILED, ret)
     s.split_irqchip = True
     return 1
 
 
 def kvm_arch_init_irq_routing(ctx: RunContext, s: KVMState) -> None:
     """2.12.3.1: no_hpet without routing; the split irqchip's 24 MSI routes."""
-    if not _check(ctx, s, "KVM_CAP_IRQ_ROUTING", "2.12.3.1"):
+    if not _check(ctx, s, Cap.KVM_CAP_IRQ_ROUTING, "2.12.3.1"):
         # The IOAPIC in the kernel cannot take the 0->2 interrupt source override.
         s.no_hpet = True
     # In-kernel irqchip: irqfds, MSI via irqfd and GSI routing can be used.

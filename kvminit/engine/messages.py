@@ -82,3 +82,5 @@ LEGACY_E820_REMOVED: Final = (
     "QEMU 7.2 removed the FW_CFG_E820_TABLE item (0x8003) for machine type '{machine}'; "
     "firmware reads the fw_cfg file etc/e820 instead (--format blob)"
 )
+# kvm_irqchip_add_irq_route() asserts the pin fits the kernel's GSI count (abort()).
+ADD_IRQ_ROUTE_ASSERT: Final = "kvm_irqchip_add_irq_route: Assertion `pin < s->gsi_count' failed."

@@ -1,63 +1,70 @@
-"""InitResult: everything a run produced, as DESIGN.md's JSON lays it out."""
+"""InitResult: everything a run produced, built once at its end (DESIGN.md, JSON)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kvminit.config import MachineConfig
-from kvminit.kvm.abi import KVM_IRQ_ROUTING_IRQCHIP
+from kvminit.common.errors import KvminitError
+from kvminit.config import Finding, MachineConfig
 from kvminit.kvm.device import RoutingEntry
 
-from .e820 import E820Entry
+from . import messages as msg
+from .cpu import GuestCpu
+from .e820 import E820Entry, encode_etc_e820, encode_legacy
 from .machines import MachineClass
 from .state import InitError, KVMState, TraceStep
 
-
-def routing_json(e: RoutingEntry) -> dict[str, int]:
-    if e.type == KVM_IRQ_ROUTING_IRQCHIP:
-        return {"gsi": e.gsi, "type": e.type, "flags": e.flags, "irqchip": e.irqchip, "pin": e.pin}
-    return {
-        "gsi": e.gsi,
-        "type": e.type,
-        "flags": e.flags,
-        "address_lo": e.address_lo,
-        "address_hi": e.address_hi,
-        "data": e.data,
-    }
+JSON_FORMAT = 1  # bumped when a change breaks a reader of the JSON documents
 
 
-@dataclass
+class NoLegacyE820(KvminitError):
+    """The machine type has no FW_CFG_E820_TABLE item."""
+
+
+@dataclass(frozen=True)
 class InitResult:
     machine: MachineConfig
     machine_class: MachineClass
     host_kind: str
     host_name: str
+    host_note: str | None = None  # why this host answered (`auto` fell back to a profile)
     accel: str | None = None
     error: InitError | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[Finding] = ()
     kvm_state: KVMState | None = None
-    e820: list[E820Entry] = field(default_factory=list)
-    e820_legacy: list[E820Entry] | None = None  # None: the type has no FW_CFG_E820_TABLE
-    routing: list[RoutingEntry] = field(default_factory=list)
-    trace: list[TraceStep] = field(default_factory=list)
-    guest_cpu_vendor: str | None = None
-    guest_phys_bits: int | None = None
+    e820: Sequence[E820Entry] = ()
+    e820_legacy: Sequence[E820Entry] | None = None  # None: the type has no FW_CFG_E820_TABLE
+    routing: Sequence[RoutingEntry] = ()
+    trace: Sequence[TraceStep] = field(default=(), repr=False)
+    cpu: GuestCpu | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
+    def etc_e820(self) -> bytes:
+        """The bytes of fw_cfg file `etc/e820`."""
+        return encode_etc_e820(self.e820)
+
+    def legacy_e820(self) -> bytes:
+        """The bytes of fw_cfg item FW_CFG_E820_TABLE; NoLegacyE820 where the type lacks it."""
+        if self.e820_legacy is None:
+            raise NoLegacyE820(msg.LEGACY_E820_REMOVED.format(machine=self.machine_class.name))
+        return encode_legacy(self.e820_legacy)
+
     def to_json(self) -> dict[str, Any]:
         return {
+            "format": JSON_FORMAT,
             "machine": self.machine.normalised(),
-            "host": {"kind": self.host_kind, "name": self.host_name},
+            "host": {"kind": self.host_kind, "name": self.host_name, "note": self.host_note},
             "accel": self.accel,
             "ok": self.ok,
             "error": self.error.to_json() if self.error else None,
-            "warnings": list(self.warnings),
+            "warnings": [w.to_json() for w in self.warnings],
             "kvm_state": self.kvm_state.to_json() if self.kvm_state and self.ok else None,
             "e820": [e.to_json() for e in self.e820],
-            "routing": [routing_json(r) for r in self.routing],
+            "routing": [r.to_json() for r in self.routing],
             "trace": [t.to_json() for t in self.trace],
         }

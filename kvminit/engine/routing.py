@@ -1,4 +1,4 @@
-"""GSI routing as kvm-all.c keeps it: the bitmap, the routes, the commit."""
+"""The GSI routing table as kvm-all.c keeps it: the bitmap, the routes, the commit."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from kvminit.kvm.abi import KVM_IRQ_ROUTING_IRQCHIP
 from kvminit.kvm.device import RoutingEntry
 
 from . import messages as msg
-from .context import RunContext, strerror
+from .context import RunContext, kvm_vm_ioctl, strerror
 from .errors import QemuExit
-from .kvm_ioctl import kvm_vm_ioctl
 from .state import KVMState
 
 
@@ -38,7 +37,7 @@ def kvm_irqchip_get_virq(s: KVMState) -> int:
 def kvm_irqchip_commit_routes(ctx: RunContext, s: KVMState, step: str) -> None:
     """KVM_SET_GSI_ROUTING with the table as built; QEMU asserts it succeeds."""
     vm = s.vm
-    assert vm is not None
+    assert vm is not None, "kvm_irqchip_commit_routes before 2.6"
     routes = s.irq_routes
     call = f"kvm_vm_ioctl(KVM_SET_GSI_ROUTING, nr={len(routes)})"
     ret = kvm_vm_ioctl(ctx, step, call, lambda: vm.set_gsi_routing(routes))
@@ -62,8 +61,12 @@ def kvm_irqchip_add_msi_route(
     return virq
 
 
-def kvm_irqchip_add_irq_route(s: KVMState, irq: int, irqchip: int, pin: int) -> int:
-    assert pin < s.gsi_count
+def kvm_irqchip_add_irq_route(
+    ctx: RunContext, s: KVMState, irq: int, irqchip: int, pin: int
+) -> int:
+    if pin >= s.gsi_count:
+        # QEMU asserts this and aborts: a kernel with fewer routes than IOAPIC pins.
+        raise QemuExit("3", msg.ADD_IRQ_ROUTE_ASSERT)
     kvm_add_routing_entry(
         s, RoutingEntry(gsi=irq, type=KVM_IRQ_ROUTING_IRQCHIP, irqchip=irqchip, pin=pin)
     )

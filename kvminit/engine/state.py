@@ -1,10 +1,11 @@
-"""KVMState and InitResult, laid out as the seed's diagram (0.1 KVMState)."""
+"""KVMState as the seed's diagram lays it out (0.1 KVMState), the trace, and InitError."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
+from kvminit.config import Finding
 from kvminit.kvm.device import Kvm, RoutingEntry, VmFd
 
 
@@ -99,12 +100,25 @@ class KVMState:
         return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class InitError:
+    """Where and how the run stopped, in QEMU's words, at the key it comes from."""
+
     step: str
     message: str
     errno: int | None = None
     key: str | None = None  # the machine-file key the failure comes from, if any
+    line: int | None = None  # that key's line
+
+    @property
+    def finding(self) -> Finding:
+        return Finding(self.message, self.key, self.line)
 
     def to_json(self) -> dict[str, Any]:
-        return {"step": self.step, "message": self.message, "errno": self.errno}
+        return {
+            "step": self.step,
+            "message": self.message,
+            "errno": self.errno,
+            "key": self.key,
+            "line": self.line,
+        }

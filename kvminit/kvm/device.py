@@ -1,38 +1,23 @@
-"""The KvmDevice interface: one handle type per kind of fd, as rust-vmm's kvm-ioctls.
+"""The handles every host provides: one type per kind of fd, as rust-vmm's kvm-ioctls.
 
-`Kvm` is the system fd (/dev/kvm), `VmFd` comes only from `Kvm.create_vm`.
-Each method wraps one ioctl and raises KvmError with the errno on failure;
-nothing here applies QEMU's policy.
+`Kvm` is the system fd (/dev/kvm); a `VmFd` comes only from `Kvm.create_vm`, a
+`VcpuFd` only from `VmFd.create_vcpu`. Each method wraps one ioctl and raises
+KvmError with the errno on failure; nothing here applies QEMU's policy.
 """
 
 from __future__ import annotations
 
-import errno as _errno
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from .abi import KVM_IRQ_ROUTING_IRQCHIP, KVM_IRQ_ROUTING_MSI
+from .abi import KVM_IRQ_ROUTING_IRQCHIP, KVM_IRQ_ROUTING_MSI, kvm_regs, kvm_run_io, kvm_sregs
+from .errors import KvmError
+
+__all__ = ["DEFAULT_DEVICE", "Kvm", "KvmError", "KvmHost", "RoutingEntry", "VcpuFd", "VmFd"]
 
 DEFAULT_DEVICE = "/dev/kvm"
-
-
-class KvmError(Exception):
-    """An ioctl (or the open of the device) that the kernel refused."""
-
-    def __init__(self, ioctl: str, errno: int) -> None:
-        self.ioctl = ioctl
-        self.errno = errno
-        super().__init__(f"{ioctl}: {os.strerror(errno)}")
-
-    @property
-    def strerror(self) -> str:
-        return os.strerror(self.errno)
-
-    @property
-    def errno_name(self) -> str:
-        return _errno.errorcode.get(self.errno, str(self.errno))
+HostKind = Literal["real", "profile"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +47,38 @@ class RoutingEntry:
             data=data,
         )
 
+    def to_json(self) -> dict[str, int]:
+        if self.type == KVM_IRQ_ROUTING_IRQCHIP:
+            return {
+                "gsi": self.gsi,
+                "type": self.type,
+                "flags": self.flags,
+                "irqchip": self.irqchip,
+                "pin": self.pin,
+            }
+        return {
+            "gsi": self.gsi,
+            "type": self.type,
+            "flags": self.flags,
+            "address_lo": self.address_lo,
+            "address_hi": self.address_hi,
+            "data": self.data,
+        }
+
+
+class VcpuFd(Protocol):
+    @property
+    def fd(self) -> int: ...
+
+    def get_regs(self) -> kvm_regs: ...
+    def set_regs(self, regs: kvm_regs) -> None: ...
+    def get_sregs(self) -> kvm_sregs: ...
+    def set_sregs(self, sregs: kvm_sregs) -> None: ...
+    def run(self) -> kvm_run_io: ...
+    def io_data(self, offset: int, size: int) -> bytes: ...
+    def set_io_data(self, offset: int, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
 
 class VmFd(Protocol):
     @property
@@ -77,6 +94,7 @@ class VmFd(Protocol):
     def set_user_memory_region(
         self, slot: int, flags: int, guest_phys_addr: int, memory_size: int, userspace_addr: int
     ) -> None: ...
+    def create_vcpu(self, vcpu_id: int) -> VcpuFd: ...
     def close(self) -> None: ...
 
 
@@ -88,14 +106,17 @@ class Kvm(Protocol):
     def check_extension(self, cap: int) -> int: ...
     def create_vm(self, vm_type: int = 0) -> VmFd: ...
     def msr_index_list(self) -> list[int]: ...
+    def vcpu_mmap_size(self) -> int: ...
     def close(self) -> None: ...
 
 
 class KvmHost(Protocol):
     """What answers: opens the system device and tells the facts QEMU reads elsewhere."""
 
-    kind: Literal["real", "profile"]
-    name: str
+    @property
+    def kind(self) -> HostKind: ...
+    @property
+    def name(self) -> str: ...
 
     def open(self) -> Kvm: ...
     def uname_machine(self) -> str: ...

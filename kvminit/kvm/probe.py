@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from . import abi
-from .device import KvmError
+from .caps import Cap
+from .errors import KvmError
 from .profile import HostProfile
 from .real import RealHost
 
@@ -19,26 +19,26 @@ def probe(host: RealHost | None = None, name: str | None = None) -> HostProfile:
         caps: dict[str, int] = {}
         vm_caps: dict[str, int] = {}
         api_version = kvm.api_version()
-        for cap_name, number in abi.KVM_CAPS.items():
+        for cap in Cap:
             try:
-                answer = kvm.check_extension(number)
+                answer = kvm.check_extension(cap)
             except KvmError:
                 answer = 0
             if answer:
-                caps[cap_name] = answer
+                caps[cap.name] = answer
         try:
             msrs = kvm.msr_index_list()
         except KvmError:
             msrs = []
         vm = kvm.create_vm(0)
         try:
-            for cap_name, number in abi.KVM_CAPS.items():
+            for cap in Cap:
                 try:
-                    answer = vm.check_extension(number)
+                    answer = vm.check_extension(cap)
                 except KvmError:
                     answer = 0
-                if answer != caps.get(cap_name, 0):
-                    vm_caps[cap_name] = answer
+                if answer != caps.get(cap.name, 0):
+                    vm_caps[cap.name] = answer
         finally:
             vm.close()
     finally:

@@ -1,55 +1,21 @@
-"""The real device: /dev/kvm through fcntl.ioctl."""
+"""The real device: /dev/kvm through ioctl(2)."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
+import errno
 import os
 import queue
 import re
 import struct
 import threading
 from collections.abc import Sequence
-from typing import Literal
 
 from . import abi
-from .device import DEFAULT_DEVICE, KvmError, RoutingEntry, VmFd
-
-_INT_MAX = 0x7FFFFFFF
-_libc: ctypes.CDLL | None = None
-
-
-def libc() -> ctypes.CDLL:
-    """The C library, loaded once, with errno kept for ctypes.get_errno()."""
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-        _libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong]
-        _libc.ioctl.restype = ctypes.c_int
-    return _libc
-
-
-def _ioctl_ulong(fd: int, request: int, arg: int) -> int:
-    # fcntl.ioctl reads an integer argument as a C int, but _IO requests such
-    # as KVM_SET_TSS_ADDR take an unsigned long (0xfeffd000 does not fit).
-    ret = int(libc().ioctl(fd, request, arg))
-    if ret < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return ret
-
-
-def _ioctl(fd: int, request: int, name: str, arg: int | bytes | bytearray = 0) -> int:
-    try:
-        if isinstance(arg, bytearray):
-            return int(fcntl.ioctl(fd, request, arg, True))
-        if isinstance(arg, int) and arg > _INT_MAX:
-            return _ioctl_ulong(fd, request, arg)
-        result = fcntl.ioctl(fd, request, arg)
-        return result if isinstance(result, int) else 0
-    except OSError as e:
-        raise KvmError(name, e.errno or 0) from None
+from .device import DEFAULT_DEVICE, HostKind, RoutingEntry, VcpuFd, VmFd
+from .errors import KvmError
+from .ioctl import ioctl as _ioctl
 
 
 def routing_buffer(entries: Sequence[RoutingEntry]) -> bytearray:
@@ -101,8 +67,9 @@ class DeferredClose:
 
 
 class RealVmFd:
-    def __init__(self, fd: int, closer: DeferredClose | None = None) -> None:
+    def __init__(self, fd: int, kvm: RealKvm, closer: DeferredClose | None = None) -> None:
         self.fd = fd
+        self._kvm = kvm  # the parent, for the kvm_run size its vCPUs map
         self._closer = closer
 
     def check_extension(self, cap: int) -> int:
@@ -143,6 +110,17 @@ class RealVmFd:
         )
         _ioctl(self.fd, abi.KVM_SET_USER_MEMORY_REGION, "KVM_SET_USER_MEMORY_REGION", bytes(region))
 
+    def create_vcpu(self, vcpu_id: int) -> VcpuFd:
+        from .vcpu import RealVcpuFd  # only `boot` runs vCPUs
+
+        fd = _ioctl(self.fd, abi.KVM_CREATE_VCPU, "KVM_CREATE_VCPU", vcpu_id)
+        try:
+            size = self._kvm.vcpu_mmap_size()
+        except KvmError:
+            os.close(fd)
+            raise
+        return RealVcpuFd(fd, size)
+
     def close(self) -> None:
         if self.fd >= 0:
             fd, self.fd = self.fd, -1
@@ -156,6 +134,7 @@ class RealKvm:
     def __init__(self, fd: int, closer: DeferredClose | None = None) -> None:
         self.fd = fd
         self._closer = closer
+        self._mmap_size: int | None = None
 
     def api_version(self) -> int:
         return _ioctl(self.fd, abi.KVM_GET_API_VERSION, "KVM_GET_API_VERSION")
@@ -165,7 +144,7 @@ class RealKvm:
 
     def create_vm(self, vm_type: int = 0) -> VmFd:
         fd = _ioctl(self.fd, abi.KVM_CREATE_VM, "KVM_CREATE_VM", vm_type)
-        return RealVmFd(fd, self._closer)
+        return RealVmFd(fd, self, self._closer)
 
     def msr_index_list(self) -> list[int]:
         # First ask with nmsrs = 0: the kernel answers E2BIG and the count.
@@ -173,13 +152,18 @@ class RealKvm:
         try:
             _ioctl(self.fd, abi.KVM_GET_MSR_INDEX_LIST, "KVM_GET_MSR_INDEX_LIST", probe)
         except KvmError as e:
-            if e.errno != 7:  # E2BIG
+            if e.errno != errno.E2BIG:
                 raise
         count = abi.kvm_msr_list.from_buffer(probe).nmsrs
         buf = bytearray(bytes(abi.kvm_msr_list(nmsrs=count)) + bytes(4 * count))
         _ioctl(self.fd, abi.KVM_GET_MSR_INDEX_LIST, "KVM_GET_MSR_INDEX_LIST", buf)
         got = abi.kvm_msr_list.from_buffer(buf).nmsrs
         return list((ctypes.c_uint32 * got).from_buffer(buf, 4))
+
+    def vcpu_mmap_size(self) -> int:
+        if self._mmap_size is None:
+            self._mmap_size = _ioctl(self.fd, abi.KVM_GET_VCPU_MMAP_SIZE, "KVM_GET_VCPU_MMAP_SIZE")
+        return self._mmap_size
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -207,7 +191,7 @@ def _cpuinfo() -> tuple[str, int]:
 class RealHost:
     """This machine's /dev/kvm (or another device node, for tests)."""
 
-    kind: Literal["real", "profile"] = "real"
+    kind: HostKind = "real"
 
     def __init__(self, path: str = DEFAULT_DEVICE, closer: DeferredClose | None = None) -> None:
         self.path = path
@@ -232,6 +216,3 @@ class RealHost:
     def phys_bits(self) -> int:
         self._cpu = self._cpu or _cpuinfo()
         return self._cpu[1]
-
-    def kernel_release(self) -> str:
-        return os.uname().release

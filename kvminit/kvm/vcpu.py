@@ -1,4 +1,7 @@
-"""vCPUs and guest memory on the real device: what `kvminit boot` needs, and only it."""
+"""vCPUs and guest memory on the real device: what `kvminit boot` needs, and only it.
+
+A RealVcpuFd comes only from RealVmFd.create_vcpu.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ import mmap
 import os
 
 from . import abi
-from .device import KvmError
-from .real import RealKvm, RealVmFd, _ioctl, libc
+from .errors import KvmError
+from .ioctl import ioctl as _ioctl
+from .ioctl import libc
 
 
 class RealVcpuFd:
@@ -49,19 +53,18 @@ class RealVcpuFd:
         _ioctl(self.fd, abi.KVM_RUN, "KVM_RUN")
         return abi.kvm_run_io.from_buffer_copy(self.run_area)
 
+    def io_data(self, offset: int, size: int) -> bytes:
+        """Bytes of the shared kvm_run area (a KVM_EXIT_IO's data)."""
+        return bytes(self.run_area[offset : offset + size])
+
+    def set_io_data(self, offset: int, data: bytes) -> None:
+        self.run_area[offset : offset + len(data)] = data
+
     def close(self) -> None:
         if self.fd >= 0:
             self.run_area.close()
             fd, self.fd = self.fd, -1
             os.close(fd)
-
-
-def vcpu_mmap_size(kvm: RealKvm) -> int:
-    return _ioctl(kvm.fd, abi.KVM_GET_VCPU_MMAP_SIZE, "KVM_GET_VCPU_MMAP_SIZE")
-
-
-def create_vcpu(vm: RealVmFd, vcpu_id: int, mmap_size: int) -> RealVcpuFd:
-    return RealVcpuFd(_ioctl(vm.fd, abi.KVM_CREATE_VCPU, "KVM_CREATE_VCPU", vcpu_id), mmap_size)
 
 
 class GuestMemory:

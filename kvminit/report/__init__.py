@@ -1,1 +1,4 @@
-"""Rendering of results: text, JSON, tables and fw_cfg blobs. Never decides anything."""
+"""Rendering of results: text, JSON, tables, validate reports and output files.
+
+Never decides anything: what to say comes from the engine and the API.
+"""

@@ -6,16 +6,25 @@ import contextlib
 import os
 import stat
 
+from kvminit.common.errors import KvminitError
 
-class OutputError(Exception):
+
+class OutputError(KvminitError):
     pass
 
 
-def write_output(target: str, data: bytes) -> None:
-    """`-` is stdout; a regular path gets a temporary file renamed into place."""
+def write_output(target: str, data: bytes, *, binary: str | None = None) -> None:
+    """`-` is stdout; a regular path gets a temporary file renamed into place.
+
+    `binary` names binary data (such as "blob"), which is never sent to a terminal.
+    """
     if target == "-":
         import sys
 
+        if binary and sys.stdout.isatty():
+            raise OutputError(
+                f"refusing to write binary {binary} data to a terminal; use -o FILE or a pipe"
+            )
         try:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()

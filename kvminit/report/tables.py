@@ -1,12 +1,17 @@
-"""Human-readable tables: e820 in the style of Linux's boot log, routes with names."""
+"""Human-readable tables: e820 in the style of Linux's boot log, routes, hosts, machines."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from kvminit.engine.e820 import TYPE_NAMES, E820Entry
 from kvminit.kvm.abi import KVM_IRQ_ROUTING_IRQCHIP
 from kvminit.kvm.device import RoutingEntry
+
+if TYPE_CHECKING:
+    from kvminit.engine.machines import MachineClass
+    from kvminit.kvm.profile import HostProfile
 
 IRQCHIP_NAMES = {0: "PIC master", 1: "PIC slave", 2: "IOAPIC"}
 
@@ -29,4 +34,28 @@ def routes_table(routes: Sequence[RoutingEntry]) -> str:
         else:
             address = (r.address_hi << 32) | r.address_lo
             lines.append(f"{r.gsi:>4}  {'msi':<8} address {address:#x} data {r.data:#x}")
+    return "\n".join(lines)
+
+
+def hosts_table(hosts: Sequence[tuple[str, HostProfile, bool]]) -> str:
+    lines = []
+    for name, p, default in hosts:
+        mark = " (default)" if default else ""
+        lines.append(
+            f"{name:<24} {p.source:<9} Linux {p.kernel_release:<8} {p.cpu_vendor:<12} "
+            f"{p.phys_bits}-bit{mark}"
+        )
+    return "\n".join(lines)
+
+
+def machines_table(classes: Sequence[MachineClass]) -> str:
+    lines = [
+        f"{'type':<16} {'class':<16} {'max_cpus':>8}  gigabyte_align  amd_1tb_hole  legacy_e820"
+    ]
+    for mc in classes:
+        shown = mc.alias or mc.name
+        lines.append(
+            f"{shown:<16} {mc.name:<16} {mc.max_cpus:>8}  {mc.gigabyte_align!s:<14}  "
+            f"{mc.enforce_amd_1tb_hole!s:<12}  {mc.legacy_e820!s}"
+        )
     return "\n".join(lines)

@@ -1,11 +1,32 @@
-"""The `run` summary and the `--trace` outline."""
+"""Text for people: the `run` summary, the `--trace` outline, stderr lines, `boot`."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from kvminit.config.sizes import format_size
 from kvminit.engine import InitResult
 
 from .tables import e820_table
+
+if TYPE_CHECKING:
+    from kvminit.boot.runner import BootReport
+
+
+def stderr_lines(r: InitResult) -> list[str]:
+    """What QEMU would print (and the host note), one message per entry, in order."""
+    lines = [r.host_note] if r.host_note else []
+    lines += [w.message for w in r.warnings]
+    if r.error is not None:
+        lines.append(r.error.message)
+    return lines
+
+
+def answered_by(r: InitResult) -> str:
+    """The comment line that names the machine class, accelerator and host of a table."""
+    return (
+        f"# {r.machine_class.name}, {r.accel or 'no accelerator'}, {r.host_kind} host {r.host_name}"
+    )
 
 
 def _flags(pairs: list[tuple[str, object]]) -> str:
@@ -76,8 +97,8 @@ def summary(r: InitResult) -> str:
             )
         else:
             out.append("irqchip   in QEMU (kernel-irqchip off or unsupported)")
-    if r.guest_cpu_vendor:
-        out.append(f"vcpu      {r.guest_cpu_vendor}, {r.guest_phys_bits} physical address bits")
+    if r.cpu is not None:
+        out.append(f"vcpu      {r.cpu.vendor}, {r.cpu.phys_bits} physical address bits")
     out.append("e820      " + e820_table(r.e820).replace("\n", "\n          "))
     return "\n".join(out)
 
@@ -95,3 +116,35 @@ def trace_outline(r: InitResult) -> str:
         result = "" if t.result is None else f" → {t.result}"
         lines.append(f"{'  ' * depth}{t.step} {t.call}{result}")
     return "\n".join(lines)
+
+
+def boot_summary(report: BootReport, machine_path: str) -> str:
+    from kvminit.boot import guest
+    from kvminit.engine.e820 import E820_RAM
+
+    r = report.result
+    ram = [e for e in r.e820 if e.type == E820_RAM]
+    slots = ", ".join(f"{a:#x}+{n:#x}" for a, n in report.slots)
+    verdict = "identical to" if report.identical else "DIFFERENT from"
+    return "\n".join(
+        [
+            f"boot      {machine_path}: {r.machine_class.name} on {r.host_name}",
+            f"vcpus     {report.vcpus} created; vCPU 0 ran the guest",
+            f"memory    {len(report.slots)} slot(s) for {len(ram)} RAM region(s): {slots}",
+            f"exits     {report.exits} handled in {report.seconds * 1e3:.1f} ms",
+            f"guest     {guest.done_reason(report.done_code)}; "
+            f"{report.bytes_read} fw_cfg bytes read, {len(report.guest_output)} written",
+            f"result    {verdict} `kvminit e820 --format blob` ({len(report.expected)} bytes)",
+        ]
+    )
+
+
+def boot_failure(report: BootReport) -> str | None:
+    """Why the guest did not read kvminit's etc/e820 bytes, or None when it did."""
+    from kvminit.boot import guest
+
+    if report.identical:
+        return None
+    if report.done_code == 0:
+        return "the guest did not read the etc/e820 bytes kvminit generated"
+    return f"the guest stopped with code {report.done_code}: {guest.done_reason(report.done_code)}"

@@ -9,6 +9,10 @@ from xml.etree import ElementTree as ET
 from kvminit.validate import PairResult
 
 
+def any_failed(results: Sequence[PairResult], strict: bool) -> bool:
+    return any(r.status(strict) == "FAIL" for r in results)
+
+
 def counts(results: Sequence[PairResult], strict: bool) -> dict[str, int]:
     statuses = [r.status(strict) for r in results]
     return {

@@ -15,9 +15,9 @@ import pytest
 
 from kvminit.config import parse_machine
 from kvminit.engine import run
+from kvminit.engine.e820 import encode_etc_e820
 from kvminit.kvm.real import RealHost
 from kvminit.qemuargs import qemu_args
-from kvminit.report.blobs import encode_etc_e820
 
 from ..conftest import _KVM_SKIP
 
@@ -185,11 +185,10 @@ def kvminit_refusal(text: str) -> str:
 
 def qemu_options(text: str) -> list[str]:
     """The QEMU spelling of a machine that kvminit may refuse to load."""
-    import tomllib
-
+    from kvminit.common import toml
     from kvminit.config import MachineConfig
 
-    data = tomllib.loads(text)
+    data = toml.loads(text)
     relaxed = {k: v for k, v in data.items() if k not in ("maxcpus", "max-ram-below-4g")}
     args = qemu_args(MachineConfig.model_validate(relaxed))
     machine = args.index("-machine") + 1
