@@ -20,7 +20,6 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .boot.runner import BootError
 from .common.errors import KvminitError
 from .common.files import InputError
 from .config import ConfigError, Finding, MachineConfig, load_machine, parse_machine
@@ -32,12 +31,13 @@ from .hostspec import HostChoice, kvm_unavailable, load_host, load_hosts
 from .kvm.device import KvmHost, RoutingEntry
 from .kvm.errors import KvmError, ProfileError
 from .qemuargs import QemuArgsError
+from .smoke.runner import BootError
 
 if TYPE_CHECKING:
-    from .boot.runner import BootReport
+    from .batch import PairResult, Shard
     from .kvm.profile import HostProfile
     from .qemuargs import FromQemu
-    from .validate import PairResult, Shard
+    from .smoke.runner import BootReport
 
 # The public API; kvminit.__all__ is this list and __version__.
 __all__ = [
@@ -118,7 +118,7 @@ def validate(
     Directories are searched for *.toml; a host spec that is a directory stands
     for every profile in it.
     """
-    from .validate import check_files, machine_files
+    from .batch import check_files, machine_files
 
     choices: list[HostChoice] = []
     for h in hosts:
@@ -134,7 +134,7 @@ def boot(
     timeout: float = 10.0,
 ) -> BootReport:
     """Initialise on the real device, then run a guest that reads etc/e820 over fw_cfg."""
-    from .boot.runner import boot as _boot
+    from .smoke.runner import boot as _boot
 
     return _boot(_machine(machine), _host(host).host, timeout=timeout)
 

@@ -75,8 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from . import api
+    from .batch import machine_files, parse_shard
     from .report.validate import FORMATS, any_failed
-    from .validate import machine_files, parse_shard
 
     if args.jobs < 1:
         raise Usage("--jobs must be at least 1")

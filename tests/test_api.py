@@ -37,3 +37,57 @@ def test_unknown_attribute() -> None:
     with pytest.raises(AttributeError):
         kvminit.nonesuch  # noqa: B018
     assert kvminit.__version__
+
+
+def test_help_shows_the_api() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", "import kvminit; help(kvminit)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PAGER": "cat", "PYTHONPATH": str(Path(__file__).parents[1])},
+    ).stdout
+    for name in ("load_machine", "parse_machine", "load_host", "run", "validate", "etc_e820"):
+        assert name in out, name
+    for error in ("ConfigError", "ProfileError", "KvmError", "KvminitError"):
+        assert error in out, error
+
+
+def test_package_and_api_names_are_one_list() -> None:
+    from kvminit import api
+
+    assert kvminit.__all__ == [*api.__all__, "__version__"]
+    for name in api.__all__:
+        assert getattr(kvminit, name) is getattr(api, name)
+    for error in ("ConfigError", "ProfileError", "KvmError", "BootError", "QemuArgsError"):
+        assert issubclass(getattr(kvminit, error), kvminit.KvminitError)
+
+
+def test_the_host_note_reaches_the_result() -> None:
+    choice = kvminit.load_host("auto", device="/nonexistent/kvm")
+    result = kvminit.run(PC, choice)
+    assert result.host_note is not None and "using the built-in host profile" in result.host_note
+    assert result.to_json()["host"]["note"] == result.host_note
+
+
+def test_result_blobs() -> None:
+    result = kvminit.run(PC, "amd-epyc-linux-6.18")
+    assert len(result.etc_e820()) == 20 * len(result.e820)
+    with pytest.raises(kvminit.NoLegacyE820):
+        result.legacy_e820()  # pc is pc-i440fx-7.2: the item is gone
+    old = kvminit.run(kvminit.parse_machine('type = "pc-i440fx-2.6"'), "amd-epyc-linux-6.18")
+    assert len(old.legacy_e820()) == 324
+
+
+def test_validate_names_the_key_a_fallback_comes_from(tmp_path: Path) -> None:
+    m = tmp_path / "m.toml"
+    m.write_text('type = "pc"\naccel = ["kvm", "tcg"]\nkvm-shadow-mem = "64K"\n')
+    (pair,) = kvminit.validate([str(m)], ["amd-epyc-linux-6.18"])
+    assert pair.errors == []
+    keys = {(w.key, w.line) for w in pair.warnings if w.message.startswith("failed to initialize")}
+    assert keys == {("kvm-shadow-mem", 3)}
+    back = [w for w in pair.warnings if w.message.startswith("Back to")]
+    assert [(w.key, w.line) for w in back] == [("accel", 2)]

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from kvminit.boot import fwcfg, guest
-from kvminit.boot.runner import BootError, boot
 from kvminit.cli import main
 from kvminit.kvm.real import RealHost
+from kvminit.smoke import fwcfg, guest
+from kvminit.smoke.runner import BootError, boot
 
 from .conftest import machine
 
 ROOT = Path(__file__).parents[1]
-BOOT = ROOT / "kvminit" / "boot"
+BOOT = ROOT / "kvminit" / "smoke"
 
 
 @pytest.mark.skipif(

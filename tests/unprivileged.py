@@ -16,6 +16,7 @@ if __name__ == "__main__":
     import tempfile  # noqa: F401
 
     import kvminit.api
+    import kvminit.batch
     import kvminit.cli
     import kvminit.engine
     import kvminit.hostspec
@@ -24,7 +25,6 @@ if __name__ == "__main__":
     import kvminit.report.tables
     import kvminit.report.text
     import kvminit.report.validate
-    import kvminit.validate
 
     for name in kvminit.kvm.profiles.builtin_names():
         kvminit.kvm.profiles.builtin_profile(name)

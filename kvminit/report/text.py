@@ -10,7 +10,7 @@ from kvminit.engine import InitResult
 from .tables import e820_table
 
 if TYPE_CHECKING:
-    from kvminit.boot.runner import BootReport
+    from kvminit.smoke.runner import BootReport
 
 
 def stderr_lines(r: InitResult) -> list[str]:
@@ -119,8 +119,8 @@ def trace_outline(r: InitResult) -> str:
 
 
 def boot_summary(report: BootReport, machine_path: str) -> str:
-    from kvminit.boot import guest
     from kvminit.engine.e820 import E820_RAM
+    from kvminit.smoke import guest
 
     r = report.result
     ram = [e for e in r.e820 if e.type == E820_RAM]
@@ -141,7 +141,7 @@ def boot_summary(report: BootReport, machine_path: str) -> str:
 
 def boot_failure(report: BootReport) -> str | None:
     """Why the guest did not read kvminit's etc/e820 bytes, or None when it did."""
-    from kvminit.boot import guest
+    from kvminit.smoke import guest
 
     if report.identical:
         return None

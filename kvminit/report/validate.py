@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
-from kvminit.validate import PairResult
+from kvminit.batch import PairResult
 
 
 def any_failed(results: Sequence[PairResult], strict: bool) -> bool:

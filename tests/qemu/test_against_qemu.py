@@ -22,7 +22,7 @@ from kvminit.qemuargs import qemu_args
 from ..conftest import _KVM_SKIP
 
 QEMU = shutil.which("qemu-system-x86_64")
-ROM = Path(__file__).parents[2] / "kvminit" / "boot" / "guest.rom"
+ROM = Path(__file__).parents[2] / "kvminit" / "smoke" / "guest.rom"
 
 
 pytestmark = pytest.mark.skipif(

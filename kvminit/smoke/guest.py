@@ -18,6 +18,6 @@ def done_reason(code: int | None) -> str:
 
 
 def image() -> bytes:
-    data = (resources.files("kvminit.boot") / "guest.rom").read_bytes()
+    data = (resources.files("kvminit.smoke") / "guest.rom").read_bytes()
     assert len(data) == IMAGE_SIZE
     return data
