@@ -55,6 +55,25 @@ class kvm_msr_list(ctypes.Structure):
     _fields_ = [("nmsrs", ctypes.c_uint32)]
 
 
+class kvm_msr_filter_range(ctypes.Structure):
+    _fields_ = [
+        ("flags", ctypes.c_uint32),
+        ("nmsrs", ctypes.c_uint32),  # number of MSRs in the bitmap
+        ("base", ctypes.c_uint32),  # MSR index the bitmap starts at
+        ("bitmap", ctypes.c_void_p),  # a 1 bit allows the access, a 0 bit filters it
+    ]
+
+
+KVM_MSR_FILTER_MAX_RANGES: Final = 16
+
+
+class kvm_msr_filter(ctypes.Structure):
+    _fields_ = [
+        ("flags", ctypes.c_uint32),
+        ("ranges", kvm_msr_filter_range * KVM_MSR_FILTER_MAX_RANGES),
+    ]
+
+
 class kvm_userspace_memory_region(ctypes.Structure):
     _fields_ = [
         ("slot", ctypes.c_uint32),
@@ -214,6 +233,7 @@ KVM_CREATE_VM: Final = _IO(KVMIO, 0x01)
 KVM_GET_MSR_INDEX_LIST: Final = _IOWR(KVMIO, 0x02, ctypes.sizeof(kvm_msr_list))
 KVM_CHECK_EXTENSION: Final = _IO(KVMIO, 0x03)
 KVM_GET_VCPU_MMAP_SIZE: Final = _IO(KVMIO, 0x04)
+KVM_GET_MSR_FEATURE_INDEX_LIST: Final = _IOWR(KVMIO, 0x0A, ctypes.sizeof(kvm_msr_list))
 # VM fd
 KVM_CREATE_VCPU: Final = _IO(KVMIO, 0x41)
 KVM_SET_NR_MMU_PAGES: Final = _IO(KVMIO, 0x44)
@@ -225,12 +245,19 @@ KVM_IRQ_LINE: Final = _IOW(KVMIO, 0x61, ctypes.sizeof(kvm_irq_level))
 KVM_IRQ_LINE_STATUS: Final = _IOWR(KVMIO, 0x67, ctypes.sizeof(kvm_irq_level))
 KVM_SET_GSI_ROUTING: Final = _IOW(KVMIO, 0x6A, ctypes.sizeof(kvm_irq_routing))
 KVM_ENABLE_CAP: Final = _IOW(KVMIO, 0xA3, ctypes.sizeof(kvm_enable_cap))
+KVM_X86_SET_MSR_FILTER: Final = _IOW(KVMIO, 0xC6, ctypes.sizeof(kvm_msr_filter))
 # vCPU fd
 KVM_RUN: Final = _IO(KVMIO, 0x80)
 KVM_GET_REGS: Final = _IOR(KVMIO, 0x81, ctypes.sizeof(kvm_regs))
 KVM_SET_REGS: Final = _IOW(KVMIO, 0x82, ctypes.sizeof(kvm_regs))
 KVM_GET_SREGS: Final = _IOR(KVMIO, 0x83, ctypes.sizeof(kvm_sregs))
 KVM_SET_SREGS: Final = _IOW(KVMIO, 0x84, ctypes.sizeof(kvm_sregs))
+
+# struct kvm_msr_filter flags and range flags
+KVM_MSR_FILTER_DEFAULT_ALLOW: Final = 0
+KVM_MSR_FILTER_DEFAULT_DENY: Final = 1
+KVM_MSR_FILTER_READ: Final = 1 << 0
+KVM_MSR_FILTER_WRITE: Final = 1 << 1
 
 # gsi routing entry types / irqchips
 KVM_IRQ_ROUTING_IRQCHIP: Final = 1

@@ -14,7 +14,16 @@ from typing import Literal, Protocol
 from .abi import KVM_IRQ_ROUTING_IRQCHIP, KVM_IRQ_ROUTING_MSI, kvm_regs, kvm_run_io, kvm_sregs
 from .errors import KvmError
 
-__all__ = ["DEFAULT_DEVICE", "Kvm", "KvmError", "KvmHost", "RoutingEntry", "VcpuFd", "VmFd"]
+__all__ = [
+    "DEFAULT_DEVICE",
+    "Kvm",
+    "KvmError",
+    "KvmHost",
+    "MsrFilterRange",
+    "RoutingEntry",
+    "VcpuFd",
+    "VmFd",
+]
 
 DEFAULT_DEVICE = "/dev/kvm"
 HostKind = Literal["real", "profile"]
@@ -66,6 +75,16 @@ class RoutingEntry:
         }
 
 
+@dataclass(frozen=True)
+class MsrFilterRange:
+    """struct kvm_msr_filter_range: `nmsrs` MSRs from `base`, one bit each in `bitmap`."""
+
+    flags: int
+    nmsrs: int
+    base: int
+    bitmap: bytes
+
+
 class VcpuFd(Protocol):
     @property
     def fd(self) -> int: ...
@@ -91,6 +110,7 @@ class VmFd(Protocol):
     def create_irqchip(self) -> None: ...
     def enable_cap(self, cap: int, args: Sequence[int] = (), flags: int = 0) -> None: ...
     def set_gsi_routing(self, entries: Sequence[RoutingEntry]) -> None: ...
+    def set_msr_filter(self, flags: int, ranges: Sequence[MsrFilterRange]) -> None: ...
     def set_user_memory_region(
         self, slot: int, flags: int, guest_phys_addr: int, memory_size: int, userspace_addr: int
     ) -> None: ...
@@ -105,7 +125,9 @@ class Kvm(Protocol):
     def api_version(self) -> int: ...
     def check_extension(self, cap: int) -> int: ...
     def create_vm(self, vm_type: int = 0) -> VmFd: ...
-    def msr_index_list(self) -> list[int]: ...
+    # One ioctl each: a list longer than `capacity` is E2BIG, with KvmError.needed set.
+    def msr_index_list(self, capacity: int) -> list[int]: ...
+    def msr_feature_index_list(self, capacity: int) -> list[int]: ...
     def vcpu_mmap_size(self) -> int: ...
     def close(self) -> None: ...
 
@@ -117,6 +139,8 @@ class KvmHost(Protocol):
     def kind(self) -> HostKind: ...
     @property
     def name(self) -> str: ...
+    @property
+    def qemu(self) -> str | None: ...  # the QEMU version a profile says is installed there
 
     def open(self) -> Kvm: ...
     def uname_machine(self) -> str: ...

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from . import abi
 from .caps import Cap
-from .device import HostKind, RoutingEntry, VcpuFd, VmFd
+from .device import HostKind, MsrFilterRange, RoutingEntry, VcpuFd, VmFd
 from .errors import KvmError
 from .profile import HostProfile
 
@@ -84,8 +84,12 @@ class EmulatedVmFd(_Handle):
         self.vcpu_ids: set[int] = set()
         self.routes: list[RoutingEntry] = []
         self.mmu_pages: int | None = None
+        self.msr_filter: tuple[int, list[MsrFilterRange]] | None = None
 
     def check_extension(self, cap: int) -> int:
+        # Kernels before KVM_CAP_CHECK_EXTENSION_VM (3.17) have no such VM ioctl.
+        if not self._caps.get(Cap.KVM_CAP_CHECK_EXTENSION_VM, 0):
+            raise KvmError("KVM_CHECK_EXTENSION", errno.ENOTTY)
         return self._vm_caps.get(cap, 0)
 
     def set_tss_addr(self, addr: int) -> None:
@@ -107,6 +111,8 @@ class EmulatedVmFd(_Handle):
 
     def enable_cap(self, cap: int, args: Sequence[int] = (), flags: int = 0) -> None:
         if flags or not self._vm_caps.get(cap, 0):
+            raise KvmError("KVM_ENABLE_CAP", errno.EINVAL)
+        if cap == Cap.KVM_CAP_MAX_VCPU_ID and (args[0] if args else 0) > self._vm_caps[cap]:
             raise KvmError("KVM_ENABLE_CAP", errno.EINVAL)
         if cap == Cap.KVM_CAP_SPLIT_IRQCHIP:
             if (args[0] if args else 0) > MAX_NR_RESERVED_IOAPIC_PINS:
@@ -144,6 +150,18 @@ class EmulatedVmFd(_Handle):
             elif e.type != abi.KVM_IRQ_ROUTING_MSI:
                 raise KvmError("KVM_SET_GSI_ROUTING", errno.EINVAL)
         self.routes = list(entries)
+
+    def set_msr_filter(self, flags: int, ranges: Sequence[MsrFilterRange]) -> None:
+        # kvm_vm_ioctl_set_msr_filter: flags and each range's flags and bitmap size.
+        if not self._caps.get(Cap.KVM_CAP_X86_MSR_FILTER, 0):
+            raise KvmError("KVM_X86_SET_MSR_FILTER", errno.ENOTTY)
+        allowed = abi.KVM_MSR_FILTER_READ | abi.KVM_MSR_FILTER_WRITE
+        if flags & ~abi.KVM_MSR_FILTER_DEFAULT_DENY or len(ranges) > abi.KVM_MSR_FILTER_MAX_RANGES:
+            raise KvmError("KVM_X86_SET_MSR_FILTER", errno.EINVAL)
+        for r in ranges:
+            if r.flags & ~allowed or not r.flags or not r.nmsrs or len(r.bitmap) * 8 < r.nmsrs:
+                raise KvmError("KVM_X86_SET_MSR_FILTER", errno.EINVAL)
+        self.msr_filter = (flags, list(ranges))
 
     def set_user_memory_region(
         self, slot: int, flags: int, guest_phys_addr: int, memory_size: int, userspace_addr: int
@@ -193,11 +211,24 @@ class EmulatedKvm(_Handle):
             raise KvmError("KVM_CREATE_VM", errno.EINVAL)
         return EmulatedVmFd(self._caps, self._vm_caps)
 
-    def msr_index_list(self) -> list[int]:
-        return list(self._p.msr_indices)
+    def msr_index_list(self, capacity: int) -> list[int]:
+        return _listed("KVM_GET_MSR_INDEX_LIST", self._p.msr_indices, capacity)
+
+    def msr_feature_index_list(self, capacity: int) -> list[int]:
+        # KVM_GET_MSR_FEATURE_INDEX_LIST exists from Linux 4.17 (KVM_CAP_GET_MSR_FEATURES).
+        if not self._caps.get(Cap.KVM_CAP_GET_MSR_FEATURES, 0):
+            raise KvmError("KVM_GET_MSR_FEATURE_INDEX_LIST", errno.ENOTTY)
+        return _listed("KVM_GET_MSR_FEATURE_INDEX_LIST", self._p.msr_feature_indices, capacity)
 
     def vcpu_mmap_size(self) -> int:
         return VCPU_MMAP_SIZE
+
+
+def _listed(ioctl: str, indices: list[int], capacity: int) -> list[int]:
+    # kvm_get_msr_index_list(): the count goes back either way; too small a list is E2BIG.
+    if capacity < len(indices):
+        raise KvmError(ioctl, errno.E2BIG, len(indices))
+    return list(indices)
 
 
 class ProfileHost:
@@ -208,6 +239,7 @@ class ProfileHost:
     def __init__(self, profile: HostProfile) -> None:
         self.profile = profile
         self.name = profile.name
+        self.qemu = profile.qemu
         self._caps, self._vm_caps = profile.answers()
 
     def open(self) -> EmulatedKvm:

@@ -10,9 +10,10 @@ from kvminit.common.errors import KvminitError
 class KvmError(KvminitError):
     """An ioctl (or the open of the device) that the kernel refused, with its errno."""
 
-    def __init__(self, ioctl: str, errno: int) -> None:
+    def __init__(self, ioctl: str, errno: int, needed: int | None = None) -> None:
         self.ioctl = ioctl
         self.errno = errno
+        self.needed = needed  # E2BIG from a list ioctl: the count the kernel wrote back
         super().__init__(f"{ioctl}: {strerror(errno)}")
 
     @property

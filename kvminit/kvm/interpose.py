@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol, TypeVar
 
 from . import abi
-from .device import HostKind, Kvm, KvmHost, RoutingEntry, VcpuFd, VmFd
+from .device import HostKind, Kvm, KvmHost, MsrFilterRange, RoutingEntry, VcpuFd, VmFd
 from .errors import KvmError
 
 FdKind = Literal["system", "vm", "vcpu", "device"]
@@ -177,6 +177,13 @@ class HookedVmFd(_Hooked):
     def set_gsi_routing(self, entries: Sequence[RoutingEntry]) -> None:
         self._call("KVM_SET_GSI_ROUTING", len(entries), lambda: self._vm.set_gsi_routing(entries))
 
+    def set_msr_filter(self, flags: int, ranges: Sequence[MsrFilterRange]) -> None:
+        self._call(
+            "KVM_X86_SET_MSR_FILTER",
+            (flags, tuple((r.flags, r.nmsrs, r.base, r.bitmap) for r in ranges)),
+            lambda: self._vm.set_msr_filter(flags, ranges),
+        )
+
     def set_user_memory_region(
         self, slot: int, flags: int, guest_phys_addr: int, memory_size: int, userspace_addr: int
     ) -> None:
@@ -221,8 +228,18 @@ class HookedKvm(_Hooked):
         )
         return HookedVmFd(vm, self._hook)
 
-    def msr_index_list(self) -> list[int]:
-        return self._call("KVM_GET_MSR_INDEX_LIST", None, self._kvm.msr_index_list, len)
+    def msr_index_list(self, capacity: int) -> list[int]:
+        return self._call(
+            "KVM_GET_MSR_INDEX_LIST", capacity, lambda: self._kvm.msr_index_list(capacity), len
+        )
+
+    def msr_feature_index_list(self, capacity: int) -> list[int]:
+        return self._call(
+            "KVM_GET_MSR_FEATURE_INDEX_LIST",
+            capacity,
+            lambda: self._kvm.msr_feature_index_list(capacity),
+            len,
+        )
 
     def vcpu_mmap_size(self) -> int:
         return self._call("KVM_GET_VCPU_MMAP_SIZE", None, self._kvm.vcpu_mmap_size)
@@ -245,6 +262,10 @@ class HookedHost:
     @property
     def name(self) -> str:
         return self.inner.name
+
+    @property
+    def qemu(self) -> str | None:
+        return self.inner.qemu
 
     def open(self) -> Kvm:
         hook = self._make_hook()

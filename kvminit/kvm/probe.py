@@ -4,11 +4,45 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 
 from .caps import Cap
 from .errors import KvmError
 from .profile import HostProfile
 from .real import RealHost
+
+
+def installed_qemu() -> str | None:
+    """The version of the qemu-system-x86_64 on PATH (`QEMU emulator version 7.2.22 (...)`)."""
+    import re
+    import shutil
+    import subprocess
+
+    binary = shutil.which("qemu-system-x86_64")
+    if binary is None:
+        return None
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"version (\d{1,3}\.\d{1,3}(?:\.\d{1,4})?)", out)
+    return match.group(1) if match else None
+
+
+def read_msr_list(ioctl: Callable[[int], list[int]]) -> list[int]:
+    """Ask with no room, then with room for the count the kernel answered (as QEMU does)."""
+    try:
+        return ioctl(0)
+    except KvmError as e:
+        needed = e.needed
+    if needed is None:
+        return []
+    try:
+        return ioctl(needed)
+    except KvmError:
+        return []
 
 
 def probe(host: RealHost | None = None, name: str | None = None) -> HostProfile:
@@ -26,10 +60,8 @@ def probe(host: RealHost | None = None, name: str | None = None) -> HostProfile:
                 answer = 0
             if answer:
                 caps[cap.name] = answer
-        try:
-            msrs = kvm.msr_index_list()
-        except KvmError:
-            msrs = []
+        msrs = read_msr_list(kvm.msr_index_list)
+        feature_msrs = read_msr_list(kvm.msr_feature_index_list)
         vm = kvm.create_vm(0)
         try:
             for cap in Cap:
@@ -60,6 +92,8 @@ def probe(host: RealHost | None = None, name: str | None = None) -> HostProfile:
             "phys-bits": min(max(host.phys_bits(), 32), 52),
             "api-version": api_version,
             "msr-indices": msrs,
+            "msr-feature-indices": feature_msrs,
+            "qemu": installed_qemu(),
             "caps": caps,
             "vm-caps": vm_caps,
         }

@@ -21,7 +21,8 @@ FAULTABLE = (
     "open", "KVM_GET_API_VERSION", "KVM_CHECK_EXTENSION", "KVM_CREATE_VM",
     "KVM_GET_MSR_INDEX_LIST", "KVM_SET_IDENTITY_MAP_ADDR", "KVM_SET_TSS_ADDR",
     "KVM_SET_NR_MMU_PAGES", "KVM_CREATE_IRQCHIP", "KVM_ENABLE_CAP", "KVM_SET_GSI_ROUTING",
-    "KVM_SET_USER_MEMORY_REGION",
+    "KVM_SET_USER_MEMORY_REGION", "KVM_GET_MSR_FEATURE_INDEX_LIST", "KVM_X86_SET_MSR_FILTER",
+    "KVM_CREATE_VCPU",
 )  # fmt: skip
 
 
@@ -76,6 +77,12 @@ class HostProfile(BaseModel):
     msr_indices: list[Annotated[int, Field(ge=0, le=0xFFFFFFFF)]] = Field(
         default_factory=list, alias="msr-indices"
     )
+    # KVM_GET_MSR_FEATURE_INDEX_LIST (QEMU 7.2+ reads it in kvm_arch_init)
+    msr_feature_indices: list[Annotated[int, Field(ge=0, le=0xFFFFFFFF)]] = Field(
+        default_factory=list, alias="msr-feature-indices"
+    )
+    # The QEMU version installed there (`kvminit probe` records the one on PATH).
+    qemu: Annotated[str, Field(pattern=r"^\d{1,3}\.\d{1,3}(\.\d{1,4})?$")] | None = None
     caps: dict[str, int] = Field(default_factory=dict)
     vm_caps: dict[str, int] = Field(default_factory=dict, alias="vm-caps")
     faults: list[Fault] = Field(default_factory=list)

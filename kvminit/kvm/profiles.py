@@ -96,6 +96,12 @@ def builtin_profile(name: str) -> HostProfile:
     return _builtin_cache[name]
 
 
+def _msr_rows(indices: list[int]) -> list[str]:
+    return [
+        f"  {', '.join(f'0x{m:x}' for m in indices[i : i + 8])}," for i in range(0, len(indices), 8)
+    ]
+
+
 def _by_number(caps: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(caps.items(), key=lambda kv: Cap[kv[0]].value)
 
@@ -114,14 +120,17 @@ def dump_toml(p: HostProfile, schema: str | None = None) -> str:
         ("cpu-vendor", p.cpu_vendor),
         ("phys-bits", p.phys_bits),
         ("api-version", p.api_version),
+        ("qemu", p.qemu),
     ]
     out += [f"{k} = {toml.value(v)}" for k, v in head if v is not None]
     out.append("msr-indices = [")
-    out += [
-        f"  {', '.join(f'0x{m:x}' for m in p.msr_indices[i : i + 8])},"
-        for i in range(0, len(p.msr_indices), 8)
-    ]
-    out += ["]", "", "[caps]  # KVM_CHECK_EXTENSION on the system fd; unlisted caps answer 0"]
+    out += _msr_rows(p.msr_indices)
+    out.append("]")
+    if p.msr_feature_indices:
+        out.append("msr-feature-indices = [")
+        out += _msr_rows(p.msr_feature_indices)
+        out.append("]")
+    out += ["", "[caps]  # KVM_CHECK_EXTENSION on the system fd; unlisted caps answer 0"]
     out += [f"{k} = {v}" for k, v in _by_number(p.caps)]
     out += ["", "[vm-caps]  # VM-fd answers that differ from the system fd"]
     out += [f"{k} = {v}" for k, v in _by_number(p.vm_caps)]

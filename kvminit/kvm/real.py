@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 
 from . import abi
-from .device import DEFAULT_DEVICE, HostKind, RoutingEntry, VcpuFd, VmFd
+from .device import DEFAULT_DEVICE, HostKind, MsrFilterRange, RoutingEntry, VcpuFd, VmFd
 from .errors import KvmError
 from .ioctl import ioctl as _ioctl
 
@@ -102,6 +102,15 @@ class RealVmFd:
         # A mutable buffer goes to the kernel as is (an immutable one is capped at 1024 bytes).
         _ioctl(self.fd, abi.KVM_SET_GSI_ROUTING, "KVM_SET_GSI_ROUTING", routing_buffer(entries))
 
+    def set_msr_filter(self, flags: int, ranges: Sequence[MsrFilterRange]) -> None:
+        request = abi.kvm_msr_filter(flags=flags)
+        # The bitmaps live in buffers of our own until the ioctl has read them.
+        bitmaps = [ctypes.create_string_buffer(r.bitmap, len(r.bitmap)) for r in ranges]
+        for slot, r, bitmap in zip(request.ranges, ranges, bitmaps, strict=False):
+            slot.flags, slot.nmsrs, slot.base = r.flags, r.nmsrs, r.base
+            slot.bitmap = ctypes.addressof(bitmap)
+        _ioctl(self.fd, abi.KVM_X86_SET_MSR_FILTER, "KVM_X86_SET_MSR_FILTER", bytes(request))
+
     def set_user_memory_region(
         self, slot: int, flags: int, guest_phys_addr: int, memory_size: int, userspace_addr: int
     ) -> None:
@@ -146,18 +155,23 @@ class RealKvm:
         fd = _ioctl(self.fd, abi.KVM_CREATE_VM, "KVM_CREATE_VM", vm_type)
         return RealVmFd(fd, self, self._closer)
 
-    def msr_index_list(self) -> list[int]:
-        # First ask with nmsrs = 0: the kernel answers E2BIG and the count.
-        probe = bytearray(bytes(abi.kvm_msr_list(nmsrs=0)))
+    def msr_index_list(self, capacity: int) -> list[int]:
+        return self._msr_list(abi.KVM_GET_MSR_INDEX_LIST, "KVM_GET_MSR_INDEX_LIST", capacity)
+
+    def msr_feature_index_list(self, capacity: int) -> list[int]:
+        request, name = abi.KVM_GET_MSR_FEATURE_INDEX_LIST, "KVM_GET_MSR_FEATURE_INDEX_LIST"
+        return self._msr_list(request, name, capacity)
+
+    def _msr_list(self, request: int, name: str, capacity: int) -> list[int]:
+        buf = bytearray(bytes(abi.kvm_msr_list(nmsrs=capacity)) + bytes(4 * capacity))
         try:
-            _ioctl(self.fd, abi.KVM_GET_MSR_INDEX_LIST, "KVM_GET_MSR_INDEX_LIST", probe)
+            _ioctl(self.fd, request, name, buf)
         except KvmError as e:
-            if e.errno != errno.E2BIG:
-                raise
-        count = abi.kvm_msr_list.from_buffer(probe).nmsrs
-        buf = bytearray(bytes(abi.kvm_msr_list(nmsrs=count)) + bytes(4 * count))
-        _ioctl(self.fd, abi.KVM_GET_MSR_INDEX_LIST, "KVM_GET_MSR_INDEX_LIST", buf)
-        got = abi.kvm_msr_list.from_buffer(buf).nmsrs
+            if e.errno == errno.E2BIG:
+                # The kernel writes back how many there are.
+                raise KvmError(name, e.errno, abi.kvm_msr_list.from_buffer(buf).nmsrs) from None
+            raise
+        got = min(abi.kvm_msr_list.from_buffer(buf).nmsrs, capacity)
         return list((ctypes.c_uint32 * got).from_buffer(buf, 4))
 
     def vcpu_mmap_size(self) -> int:
@@ -192,6 +206,7 @@ class RealHost:
     """This machine's /dev/kvm (or another device node, for tests)."""
 
     kind: HostKind = "real"
+    qemu: str | None = None  # the device says nothing of QEMU: --qemu or the default answers
 
     def __init__(self, path: str = DEFAULT_DEVICE, closer: DeferredClose | None = None) -> None:
         self.path = path
