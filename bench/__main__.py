@@ -199,12 +199,13 @@ def row_engine() -> Row:
 
 
 def row_batch_profile(files: list[str]) -> Row:
-    from kvminit.batch import check_files
+    from kvminit.batch import Target, check_files
     from kvminit.common import toml
+    from kvminit.engine.qemu import DEFAULT
     from kvminit.hostspec import load_host
 
     choice = load_host("amd-epyc-linux-6.18")
-    hosts = [(choice.label, choice.host)]
+    hosts = [Target(choice.label, choice.host, DEFAULT)]
     check_files(files[:50], hosts)  # warm
 
     def ours() -> None:
@@ -228,13 +229,14 @@ def row_batch_profile(files: list[str]) -> Row:
 
 
 def row_batch_real(files: list[str]) -> Row:
-    from kvminit.batch import check_files
+    from kvminit.batch import Target, check_files
     from kvminit.config import load_machine
     from kvminit.engine import run
+    from kvminit.engine.qemu import DEFAULT
     from kvminit.kvm.real import RealHost
 
     batch = files[:200]
-    hosts = [("real", RealHost())]
+    hosts = [Target("real", RealHost(), DEFAULT)]
     machines = [load_machine(f) for f in batch[:20]]
 
     def naive() -> None:

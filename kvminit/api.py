@@ -27,6 +27,7 @@ from .engine import InitError, InitResult, KVMState, NoLegacyE820, TraceStep
 from .engine import run as _engine_run
 from .engine.e820 import BlobError, E820Entry
 from .engine.machines import MachineClass
+from .engine.qemu import Qemu, QemuVersionError
 from .hostspec import HostChoice, kvm_unavailable, load_host, load_hosts
 from .kvm.device import KvmHost, RoutingEntry
 from .kvm.errors import KvmError, ProfileError
@@ -35,6 +36,7 @@ from .smoke.runner import BootError
 
 if TYPE_CHECKING:
     from .batch import PairResult, Shard
+    from .engine.cpu_models import CpuModel
     from .kvm.profile import HostProfile
     from .qemuargs import FromQemu
     from .smoke.runner import BootReport
@@ -58,11 +60,14 @@ __all__ = [
     "MachineConfig",
     "NoLegacyE820",
     "ProfileError",
+    "Qemu",
     "QemuArgsError",
+    "QemuVersionError",
     "RoutingEntry",
     "TraceStep",
     "boot",
     "builtin_hosts",
+    "cpu_models",
     "decode_e820",
     "from_qemu",
     "kvm_unavailable",
@@ -74,6 +79,7 @@ __all__ = [
     "probe",
     "profile_toml",
     "qemu_args",
+    "qemu_version",
     "run",
     "validate",
 ]
@@ -91,52 +97,80 @@ def _host(host: KvmHost | HostChoice | str) -> HostChoice:
     return HostChoice(host, host.name)
 
 
+def qemu_version(spec: str | Qemu | None) -> tuple[Qemu | None, str | None]:
+    """The modelled QEMU a `--qemu` value selects, and a note when it maps an unmodelled one.
+
+    None stays None: the host profile's `qemu`, else the newest modelled version answers.
+    """
+    from .engine.qemu import modelled
+
+    if spec is None or isinstance(spec, Qemu):
+        return spec, None
+    return modelled(spec)
+
+
 def run(
     machine: MachineConfig | str | os.PathLike[str],
     host: KvmHost | HostChoice | str = "auto",
     *,
+    qemu: str | Qemu | None = None,
     trace: bool = True,
 ) -> InitResult:
-    """Initialise `machine` (a model or a path) on `host` (a host, a choice or a spec).
+    """Initialise `machine` (a model or a path) on `host` (a host, a choice or a spec)
+    as QEMU `qemu` would ("2.6", "7.2", "10.0"; default: the host profile's, else 10.0).
 
-    The result says which host answered and, when `auto` fell back to a profile,
-    why (`result.host_note`). With trace=False no step trace is recorded.
+    The result says which host and QEMU answered and, when `auto` fell back to a
+    profile or an unmodelled version was mapped, why (`host_note`, `qemu_note`).
+    With trace=False no step trace is recorded.
     """
     choice = _host(host)
-    return _engine_run(_machine(machine), choice.host, trace=trace, host_note=choice.note)
+    version, note = qemu_version(qemu)
+    result = _engine_run(
+        _machine(machine), choice.host, qemu=version, trace=trace, host_note=choice.note
+    )
+    if note is not None:
+        from dataclasses import replace
+
+        result = replace(result, qemu_note=note)
+    return result
 
 
 def validate(
     paths: Sequence[str],
     hosts: Iterable[KvmHost | HostChoice | str] = ("auto",),
     *,
+    qemu: Iterable[str | Qemu] = (),
     jobs: int = 1,
     shard: Shard | None = None,
 ) -> list[PairResult]:
-    """Every (machine file, host) pair: the description, then the whole init.
+    """Every (machine file, host, QEMU version) triple: the description, then the init.
 
     Directories are searched for *.toml; a host spec that is a directory stands
-    for every profile in it.
+    for every profile in it. No `qemu` given: each host's profile version, else 10.0.
     """
-    from .batch import check_files, machine_files
+    from .batch import Target, check_files, machine_files
+    from .engine.accel import which_qemu
 
     choices: list[HostChoice] = []
     for h in hosts:
         choices += load_hosts(h) if isinstance(h, str) else [_host(h)]
+    versions = [qemu_version(q)[0] for q in qemu] or [None]
+    targets = [Target(c.label, c.host, which_qemu(v, c.host)[0]) for c in choices for v in versions]
     files = machine_files(list(paths))
-    return check_files(files, [(c.label, c.host) for c in choices], jobs=jobs, shard=shard)
+    return check_files(files, targets, jobs=jobs, shard=shard)
 
 
 def boot(
     machine: MachineConfig | str | os.PathLike[str],
     host: KvmHost | HostChoice | str = "real",
     *,
+    qemu: str | Qemu | None = None,
     timeout: float = 10.0,
 ) -> BootReport:
     """Initialise on the real device, then run a guest that reads etc/e820 over fw_cfg."""
     from .smoke.runner import boot as _boot
 
-    return _boot(_machine(machine), _host(host).host, timeout=timeout)
+    return _boot(_machine(machine), _host(host).host, qemu=qemu_version(qemu)[0], timeout=timeout)
 
 
 def decode_e820(blob: bytes) -> tuple[str, list[E820Entry]]:
@@ -146,11 +180,14 @@ def decode_e820(blob: bytes) -> tuple[str, list[E820Entry]]:
     return decode(blob)
 
 
-def qemu_args(machine: MachineConfig | str | os.PathLike[str]) -> list[str]:
-    """The QEMU options that start the same machine."""
-    from .qemuargs import qemu_args as _qemu_args
+def qemu_args(
+    machine: MachineConfig | str | os.PathLike[str], qemu: str | Qemu | None = None
+) -> list[str]:
+    """The QEMU options that start the same machine under that QEMU version."""
+    from .engine.qemu import DEFAULT
+    from .engine.qemuline import qemu_args as _qemu_args
 
-    return _qemu_args(_machine(machine))
+    return _qemu_args(_machine(machine), qemu_version(qemu)[0] or DEFAULT)
 
 
 def from_qemu(argv: Sequence[str]) -> FromQemu:
@@ -160,10 +197,21 @@ def from_qemu(argv: Sequence[str]) -> FromQemu:
     return _from_qemu(argv)
 
 
-def machine_classes() -> list[MachineClass]:
+def machine_classes(qemu: str | Qemu | None = None) -> list[MachineClass]:
+    """Every PC machine type of that QEMU version (default: the newest modelled)."""
     from .engine.machines import all_classes
+    from .engine.qemu import DEFAULT
 
-    return all_classes()
+    return all_classes(qemu_version(qemu)[0] or DEFAULT)
+
+
+def cpu_models(qemu: str | Qemu | None = None) -> list[tuple[str, CpuModel]]:
+    """Every name `-cpu` takes in that QEMU version, with what it stands for."""
+    from .engine.cpu import cpu_model_names, find_cpu_model
+    from .engine.qemu import DEFAULT
+
+    version = qemu_version(qemu)[0] or DEFAULT
+    return [(name, find_cpu_model(version, name)) for name in cpu_model_names(version)]
 
 
 def builtin_hosts() -> list[tuple[str, HostProfile, bool]]:
@@ -179,6 +227,7 @@ def builtin_hosts() -> list[tuple[str, HostProfile, bool]]:
 def probe(name: str | None = None, device: str | None = None) -> HostProfile:
     """Record this machine's /dev/kvm as a host profile."""
     from .engine import messages
+    from .engine.qemu import QEMU_2_6
     from .kvm.probe import probe as _probe
     from .kvm.real import RealHost
 
@@ -187,7 +236,9 @@ def probe(name: str | None = None, device: str | None = None) -> HostProfile:
     except KvmError as e:
         if e.ioctl != "open":
             raise
-        raise KvminitError(messages.KVM_OPEN_FAILED.format(strerror=e.strerror)) from None
+        raise KvminitError(
+            messages.KVM_OPEN_FAILED.variant(QEMU_2_6).format(strerror=e.strerror)
+        ) from None
 
 
 def profile_toml(profile: HostProfile, schema: str | None = None) -> str:

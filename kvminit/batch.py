@@ -1,4 +1,4 @@
-"""`kvminit validate`: every (file, host) pair, the description then the full init."""
+"""`kvminit validate`: every (file, host, QEMU) triple, the description then the full init."""
 
 from __future__ import annotations
 
@@ -10,21 +10,31 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .config import ConfigError, Finding
 from .config.loader import parse_machine, read_text
 from .engine import run as engine_run
+from .engine.qemu import Qemu
 from .kvm.device import KvmHost
 from .kvm.real import DeferredClose, RealHost
 
 Status = Literal["PASS", "WARN", "FAIL"]
 
 
+class Target(NamedTuple):
+    """A host (by the label outputs use) and the QEMU version that answers on it."""
+
+    label: str
+    host: KvmHost
+    qemu: Qemu
+
+
 @dataclass
 class PairResult:
     path: str
     host: str
+    qemu: str
     errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
 
@@ -45,6 +55,7 @@ class PairResult:
         return {
             "path": self.path,
             "host": self.host,
+            "qemu": self.qemu,
             "ok": self.status(strict) != "FAIL",
             "errors": [f.to_json() for f in self.errors],
             "warnings": [f.to_json() for f in self.warnings],
@@ -62,27 +73,27 @@ def machine_files(paths: Sequence[str]) -> list[str]:
     return found
 
 
-def check_text(text: str, path: str, hosts: Iterable[tuple[str, KvmHost]]) -> list[PairResult]:
-    names_and_hosts = list(hosts)
+def check_text(text: str, path: str, targets: Iterable[Target]) -> list[PairResult]:
+    targets = list(targets)
     try:
         machine = parse_machine(text, path)
     except ConfigError as e:
-        return [PairResult(path, name, list(e.problems)) for name, _ in names_and_hosts]
+        return [PairResult(path, t.label, str(t.qemu), list(e.problems)) for t in targets]
     results = []
-    for name, host in names_and_hosts:
-        r = engine_run(machine, host, trace=False)
+    for t in targets:
+        r = engine_run(machine, t.host, qemu=t.qemu, trace=False)
         errors = [r.error.finding] if r.error is not None else []
-        results.append(PairResult(path, name, errors, list(r.warnings)))
+        results.append(PairResult(path, t.label, str(t.qemu), errors, list(r.warnings)))
     return results
 
 
-def check_file(path: str, hosts: Iterable[tuple[str, KvmHost]]) -> list[PairResult]:
-    names_and_hosts = list(hosts)
+def check_file(path: str, targets: Iterable[Target]) -> list[PairResult]:
+    targets = list(targets)
     try:
         text = read_text(path)
     except ConfigError as e:
-        return [PairResult(path, name, list(e.problems)) for name, _ in names_and_hosts]
-    return check_text(text, path, names_and_hosts)
+        return [PairResult(path, t.label, str(t.qemu), list(e.problems)) for t in targets]
+    return check_text(text, path, targets)
 
 
 # --- batches ---------------------------------------------------------------------------
@@ -101,38 +112,39 @@ def parse_shard(text: str) -> Shard:
     return index, count
 
 
-def in_shard(path: str, host: str, shard: Shard | None) -> bool:
-    """A stable choice: the same pair lands in the same shard on every runner."""
+def in_shard(path: str, target: Target, shard: Shard | None) -> bool:
+    """A stable choice: the same triple lands in the same shard on every runner."""
     if shard is None:
         return True
     index, count = shard
-    return zlib.crc32(f"{path}\0{host}".encode()) % count == index - 1
+    key = f"{path}\0{target.label}\0{target.qemu}"
+    return zlib.crc32(key.encode()) % count == index - 1
 
 
-Task = tuple[str, list[int]]  # a file and the indices of the hosts to check it on
-_worker_hosts: list[tuple[str, KvmHost]] = []
+Task = tuple[str, list[int]]  # a file and the indices of the targets to check it on
+_worker_targets: list[Target] = []
 
 
-def _init_worker(hosts: list[tuple[str, KvmHost]]) -> None:
-    global _worker_hosts
-    _worker_hosts = hosts
+def _init_worker(targets: list[Target]) -> None:
+    global _worker_targets
+    _worker_targets = targets
     # Ctrl-C is the parent's to report; workers just stop with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _check_tasks(tasks: list[Task]) -> list[PairResult]:
-    return _check_tasks_on(tasks, _worker_hosts)
+    return _check_tasks_on(tasks, _worker_targets)
 
 
-def _check_tasks_on(tasks: list[Task], hosts: list[tuple[str, KvmHost]]) -> list[PairResult]:
-    real = [h for _, h in hosts if isinstance(h, RealHost)]
+def _check_tasks_on(tasks: list[Task], targets: list[Target]) -> list[PairResult]:
+    real = [t.host for t in targets if isinstance(t.host, RealHost)]
     with DeferredClose() as closer:
         # Overlap the kernel's VM teardown with the next init; fds stay bounded.
         for h in real:
             h.closer = closer
         try:
             return [
-                pair for path, idx in tasks for pair in check_file(path, [hosts[i] for i in idx])
+                pair for path, idx in tasks for pair in check_file(path, [targets[i] for i in idx])
             ]
         finally:
             for h in real:
@@ -141,26 +153,26 @@ def _check_tasks_on(tasks: list[Task], hosts: list[tuple[str, KvmHost]]) -> list
 
 def check_files(
     files: Sequence[str],
-    hosts: Sequence[tuple[str, KvmHost]],
+    targets: Sequence[Target],
     *,
     jobs: int = 1,
     shard: Shard | None = None,
 ) -> list[PairResult]:
-    """Every (file, host) pair of the shard, in file order then host order."""
+    """Every (file, host, QEMU) triple of the shard, in file order then target order."""
     tasks: list[Task] = []
     for path in files:
-        idx = [i for i, (name, _) in enumerate(hosts) if in_shard(path, name, shard)]
+        idx = [i for i, t in enumerate(targets) if in_shard(path, t, shard)]
         if idx:
             tasks.append((path, idx))
-    host_list = list(hosts)
+    target_list = list(targets)
     if jobs <= 1 or len(tasks) < 2:
-        return _check_tasks_on(tasks, host_list)
+        return _check_tasks_on(tasks, target_list)
     # A few chunks per worker keeps them busy without a round trip per file.
     size = max(1, len(tasks) // (jobs * 4))
     chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_init_worker, initargs=(host_list,)
+        jobs, mp_context=context, initializer=_init_worker, initargs=(target_list,)
     )
     try:
         return [pair for chunk in pool.map(_check_tasks, chunks) for pair in chunk]

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 HOST_HELP = "auto (default), real, a device path, a built-in profile name, or a profile file"
+QEMU_HELP = (
+    "the QEMU version that answers: 2.6, 7.2 or 10.0 (default: the host profile's, else 10.0); "
+    "another version maps to the newest modelled one not newer"
+)
 
 
 class Failure(Exception):
@@ -40,12 +44,12 @@ def _choice(spec: str) -> HostChoice:
     return api.load_host(spec)
 
 
-def _run(machine: str, host: str) -> InitResult:
-    """Run, and say on stderr what QEMU would print (and the host note)."""
+def _run(machine: str, host: str, qemu: str | None) -> InitResult:
+    """Run, and say on stderr what QEMU would print (and the host and version notes)."""
     from . import api
     from .report.text import stderr_lines
 
-    result = api.run(machine, _choice(host))
+    result = api.run(machine, _choice(host), qemu=qemu)
     for line in stderr_lines(result):
         say(line)
     return result
@@ -63,7 +67,7 @@ def _write(target: str, text: str) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from .report.text import summary, trace_outline
 
-    result = _run(args.machine, args.host)
+    result = _run(args.machine, args.host, args.qemu)
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2))
     else:
@@ -88,9 +92,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for c in choices:
         if c.note:
             say(c.note)
+    for spec in args.qemu or []:
+        note = api.qemu_version(spec)[1]
+        if note:
+            say(note)
     if not machine_files(args.paths):
         raise Failure("no *.toml machine files under " + ", ".join(args.paths))
-    results = api.validate(args.paths, choices, jobs=args.jobs, shard=shard)
+    results = api.validate(args.paths, choices, qemu=args.qemu or (), jobs=args.jobs, shard=shard)
     _write(args.output, FORMATS[args.format](results, args.strict))
     return EXIT_FAIL if any_failed(results, args.strict) else EXIT_OK
 
@@ -115,7 +123,7 @@ def cmd_e820(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.machine:
         raise Usage("e820 needs MACHINE.toml (or --decode FILE)")
-    result = _run(args.machine, args.host)
+    result = _run(args.machine, args.host, args.qemu)
     if not result.ok:
         return EXIT_FAIL
     if fmt == "legacy":
@@ -142,7 +150,7 @@ def cmd_routes(args: argparse.Namespace) -> int:
     from .report.tables import routes_table
     from .report.text import answered_by
 
-    result = _run(args.machine, args.host)
+    result = _run(args.machine, args.host, args.qemu)
     if not result.ok:
         return EXIT_FAIL
     if args.format == "json":
@@ -160,7 +168,7 @@ def cmd_boot(args: argparse.Namespace) -> int:
 
     if not args.timeout > 0:
         raise Usage("--timeout must be greater than 0")
-    report = api.boot(args.machine, _choice(args.host), timeout=args.timeout)
+    report = api.boot(args.machine, _choice(args.host), qemu=args.qemu, timeout=args.timeout)
     for line in stderr_lines(report.result):
         say(line)
     if not report.result.ok:
@@ -182,7 +190,7 @@ def cmd_qemu_args(args: argparse.Namespace) -> int:
     from . import api
     from .qemuargs import as_lines
 
-    options = api.qemu_args(args.machine)
+    options = api.qemu_args(args.machine, args.qemu)
     print(shlex.join(["qemu-system-x86_64", *options]) if args.shell else as_lines(options))
     return EXIT_OK
 
@@ -228,7 +236,15 @@ def cmd_machines(args: argparse.Namespace) -> int:
     from . import api
     from .report.tables import machines_table
 
-    print(machines_table(api.machine_classes()))
+    print(machines_table(api.machine_classes(args.qemu)))
+    return EXIT_OK
+
+
+def cmd_cpus(args: argparse.Namespace) -> int:
+    from . import api
+    from .report.tables import cpus_table
+
+    print(cpus_table(api.cpu_models(args.qemu)))
     return EXIT_OK
 
 
@@ -259,9 +275,14 @@ def _host_arg(p: argparse.ArgumentParser, default: str = "auto") -> None:
     p.add_argument("--host", default=default, help=HOST_HELP)
 
 
+def _qemu_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--qemu", metavar="VERSION", help=QEMU_HELP)
+
+
 def _args_run(p: argparse.ArgumentParser) -> None:
     _machine_arg(p)
     _host_arg(p)
+    _qemu_arg(p)
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     p.add_argument("--trace", action="store_true", help="print every step, numbered as the seed")
 
@@ -274,6 +295,12 @@ def _args_validate(p: argparse.ArgumentParser) -> None:
         dest="hosts",
         metavar="H",
         help=HOST_HELP + ", or a directory of profiles; repeatable",
+    )
+    p.add_argument(
+        "--qemu",
+        action="append",
+        metavar="VERSION",
+        help=QEMU_HELP + "; repeatable: every (file, host, version) triple is checked",
     )
     p.add_argument("--strict", action="store_true", help="warnings fail too")
     p.add_argument(
@@ -302,6 +329,7 @@ def _args_validate(p: argparse.ArgumentParser) -> None:
 def _args_e820(p: argparse.ArgumentParser) -> None:
     p.add_argument("machine", nargs="?", metavar="MACHINE.toml", help="the machine description")
     _host_arg(p)
+    _qemu_arg(p)
     p.add_argument(
         "--format",
         choices=("table", "json", "blob", "legacy"),
@@ -315,6 +343,7 @@ def _args_e820(p: argparse.ArgumentParser) -> None:
 def _args_routes(p: argparse.ArgumentParser) -> None:
     _machine_arg(p)
     _host_arg(p)
+    _qemu_arg(p)
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
 
 
@@ -328,11 +357,13 @@ def _args_boot(p: argparse.ArgumentParser) -> None:
         help="give up after S seconds (default 10)",
     )
     _host_arg(p, "real")
+    _qemu_arg(p)
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
 
 def _args_qemu_args(p: argparse.ArgumentParser) -> None:
     _machine_arg(p)
+    _qemu_arg(p)
     p.add_argument("--shell", action="store_true", help="one shell-quoted line")
 
 
@@ -390,7 +421,13 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("probe", "record this machine's /dev/kvm as a host profile", _args_probe, cmd_probe),
     Command("hosts", "list the built-in host profiles", _args_none, cmd_hosts),
-    Command("machines", "list the machine types and their properties", _args_none, cmd_machines),
+    Command(
+        "machines",
+        "list a QEMU version's machine types and their properties",
+        _qemu_arg,
+        cmd_machines,
+    ),
+    Command("cpus", "list a QEMU version's CPU models", _qemu_arg, cmd_cpus),
     Command("schema", "write (or --check) the JSON schemas", _args_schema, cmd_schema),
 )
 _BY_NAME = {c.name: c for c in COMMANDS}

@@ -1,8 +1,9 @@
 """The QEMU command line of a machine, and a machine from a QEMU command line.
 
-qemu_args() writes the options that start the same machine under
-qemu-system-x86_64; from_qemu() reads them back (QEMU's spellings, `-accel` and
-`-enable-kvm` included) and names every option it does not model.
+engine.qemuline writes the options that start the same machine under
+qemu-system-x86_64 (`kvminit qemu-args`); from_qemu() reads a command line back
+(QEMU's spellings, `-accel` and `-enable-kvm` included) and names every option it
+does not model.
 """
 
 from __future__ import annotations
@@ -13,41 +14,7 @@ from dataclasses import dataclass, field
 
 from .common import toml
 from .common.errors import KvminitError
-from .config import MachineConfig
-from .config.sizes import KiB, MiB, SizeError, format_size, parse_size
-
-
-def _size(n: int) -> str:
-    for unit, suffix in ((1 << 30, "G"), (MiB, "M"), (KiB, "K")):
-        if n % unit == 0:
-            return f"{n // unit}{suffix}"
-    return f"{n}B"
-
-
-def qemu_args(m: MachineConfig) -> list[str]:
-    """Options in order, each option followed by its value."""
-    props = [m.type, f"accel={':'.join(m.accel)}", f"kernel-irqchip={m.kernel_irqchip}"]
-    if m.kvm_shadow_mem is not None:
-        props.append(f"kvm-shadow-mem={m.kvm_shadow_mem}")
-    if m.kvm_type is not None:
-        props.append(f"kvm-type={m.kvm_type}")
-    if m.max_ram_below_4g is not None:
-        props.append(f"max-ram-below-4g={m.max_ram_below_4g}")
-    cpu = m.cpu_model
-    if m.phys_bits == "host":
-        cpu += ",host-phys-bits=on"
-    elif m.phys_bits is not None:
-        cpu += f",phys-bits={m.phys_bits}"
-    return [
-        "-machine",
-        ",".join(props),
-        "-m",
-        _size(m.memory),
-        "-smp",
-        f"{m.smp},maxcpus={m.max_cpus}",
-        "-cpu",
-        cpu,
-    ]
+from .config.sizes import MiB, SizeError, format_size, parse_size
 
 
 def as_lines(args: Sequence[str]) -> str:

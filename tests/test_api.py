@@ -22,12 +22,16 @@ def test_load_and_run_on_a_named_profile() -> None:
 
 
 def test_run_takes_a_path_too() -> None:
-    assert kvminit.run(PC, host="old-kernel").kvm_state is not None
+    assert kvminit.run(PC, host="old-kernel", qemu="2.6").kvm_state is not None
+    # 10.0 requires KVM_CAP_INTERNAL_ERROR_DATA (40), which that kernel predates.
+    refused = kvminit.run(PC, host="old-kernel", qemu="10.0")
+    assert refused.error is not None and refused.qemu == "10.0"
+    assert "kvm does not support KVM_CAP_INTERNAL_ERROR_DATA" in refused.error.message
 
 
 def test_errors_are_the_projects_own(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text("smp = 0\n")
+    bad.write_text("smp = -1\n")
     with pytest.raises(kvminit.ConfigError) as info:
         kvminit.load_machine(bad)
     assert info.value.problems[0].key == "smp"
@@ -75,19 +79,33 @@ def test_the_host_note_reaches_the_result() -> None:
 
 def test_result_blobs() -> None:
     result = kvminit.run(PC, "amd-epyc-linux-6.18")
+    assert result.qemu == "10.0"
     assert len(result.etc_e820()) == 20 * len(result.e820)
     with pytest.raises(kvminit.NoLegacyE820):
-        result.legacy_e820()  # pc is pc-i440fx-7.2: the item is gone
-    old = kvminit.run(kvminit.parse_machine('type = "pc-i440fx-2.6"'), "amd-epyc-linux-6.18")
+        result.legacy_e820()  # QEMU 7.2 removed the item, for every machine type
+    old_type = kvminit.parse_machine('type = "pc-i440fx-2.6"')
+    with pytest.raises(kvminit.NoLegacyE820):
+        kvminit.run(old_type, "amd-epyc-linux-6.18", qemu="7.2").legacy_e820()
+    old = kvminit.run(old_type, "amd-epyc-linux-6.18", qemu="2.6")
     assert len(old.legacy_e820()) == 324
 
 
-def test_validate_names_the_key_a_fallback_comes_from(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("qemu", "failed", "back"),
+    [
+        ("2.6", "failed to initialize KVM: Invalid argument", "Back to tcg accelerator."),
+        ("7.2", "-accel kvm: failed to initialize kvm: Invalid argument", "falling back to tcg"),
+        ("10.0", "-accel kvm: failed to initialize kvm: Invalid argument", "falling back to tcg"),
+    ],
+)
+def test_validate_names_the_key_a_fallback_comes_from(
+    tmp_path: Path, qemu: str, failed: str, back: str
+) -> None:
     m = tmp_path / "m.toml"
     m.write_text('type = "pc"\naccel = ["kvm", "tcg"]\nkvm-shadow-mem = "64K"\n')
-    (pair,) = kvminit.validate([str(m)], ["amd-epyc-linux-6.18"])
-    assert pair.errors == []
-    keys = {(w.key, w.line) for w in pair.warnings if w.message.startswith("failed to initialize")}
-    assert keys == {("kvm-shadow-mem", 3)}
-    back = [w for w in pair.warnings if w.message.startswith("Back to")]
-    assert [(w.key, w.line) for w in back] == [("accel", 2)]
+    (pair,) = kvminit.validate([str(m)], ["amd-epyc-linux-6.18"], qemu=[qemu])
+    assert pair.errors == [] and pair.qemu == qemu
+    assert [(w.message, w.key, w.line) for w in pair.warnings] == [
+        (failed, "kvm-shadow-mem", 3),
+        (back, "accel", 2),
+    ]

@@ -56,7 +56,9 @@ def test_run_json_has_every_key(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert set(data) == {
         "format",
+        "qemu",
         "machine",
+        "machine_type",
         "host",
         "accel",
         "ok",
@@ -64,10 +66,13 @@ def test_run_json_has_every_key(capsys: pytest.CaptureFixture[str]) -> None:
         "warnings",
         "kvm_state",
         "e820",
+        "fw_cfg",
         "routing",
         "trace",
     }
     assert data["format"] == 1
+    # No --qemu and a profile that names none: the newest modelled QEMU answers.
+    assert (data["qemu"], data["machine_type"]) == ("10.0", "pc-i440fx-10.0")
     assert data["host"] == {"kind": "profile", "name": HOST, "note": None}
     assert data["accel"] == "kvm" and data["ok"] is True and data["error"] is None
     ks = data["kvm_state"]
@@ -97,36 +102,80 @@ def test_run_json_has_every_key(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["machine"]["memory"] == 1 << 30
 
 
+@pytest.mark.parametrize(
+    ("qemu", "message"),
+    [
+        ("2.6", "failed to initialize KVM: Invalid argument"),
+        ("7.2", "-accel kvm: failed to initialize kvm: Invalid argument"),
+        ("10.0", "-accel kvm: failed to initialize kvm: Invalid argument"),
+    ],
+)
 def test_run_failure_is_exit_1_with_qemus_words(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, qemu: str, message: str
 ) -> None:
     m = write(tmp_path, "m.toml", 'type = "pc"\nkvm-shadow-mem = "64K"\n')
-    code, out, err = cli(capsys, "run", m, "--host", HOST, "--format", "json")
+    code, out, err = cli(capsys, "run", m, "--host", HOST, "--format", "json", "--qemu", qemu)
     assert code == 1
-    assert err == "kvminit: failed to initialize KVM: Invalid argument\n"
+    assert err == f"kvminit: {message}\n"
     data = json.loads(out)
-    assert data["ok"] is False and data["kvm_state"] is None
+    assert data["ok"] is False and data["kvm_state"] is None and data["qemu"] == qemu
     assert data["error"] == {
         "step": "2.10.5",
-        "message": "failed to initialize KVM: Invalid argument",
+        "message": message,
         "errno": 22,
         "key": "kvm-shadow-mem",
         "line": 2,
+        "hint": None,
     }
 
 
-def test_warnings_go_to_stderr(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("qemu", "first"),
+    [
+        ("2.6", "kvminit: Warning: Number of SMP cpus requested (3) exceeds"),
+        ("10.0", "kvminit: -accel kvm: warning: Number of SMP cpus requested (3) exceeds"),
+    ],
+)
+def test_warnings_go_to_stderr(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, qemu: str, first: str
+) -> None:
     m = write(tmp_path, "m.toml", "smp = 3\n")
-    code, _, err = cli(capsys, m, "--host", HOST)
+    code, _, err = cli(capsys, m, "--host", HOST, "--qemu", qemu)
     assert code == 0
-    assert err.startswith("kvminit: Warning: Number of SMP cpus requested (3) exceeds")
+    assert err.startswith(first)
+
+
+def test_warnings_in_json_name_their_key_and_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    m = write(tmp_path, "m.toml", 'type = "pc"\nsmp = 3\n')
+    code, out, _ = cli(capsys, "run", m, "--host", HOST, "--format", "json", "--qemu", "7.2")
+    assert code == 0
+    assert json.loads(out)["warnings"][0] == {
+        "key": "smp",
+        "line": 2,
+        "message": "-accel kvm: warning: Number of SMP cpus requested (3) exceeds the "
+        "recommended cpus supported by KVM (2)",
+        "hint": None,
+    }
 
 
 def test_trace_outline(capsys: pytest.CaptureFixture[str]) -> None:
-    _, out, _ = cli(capsys, "run", PC, "--host", HOST, "--trace")
+    _, out, _ = cli(capsys, "run", PC, "--host", HOST, "--trace", "--qemu", "2.6")
     assert '\n2 kvm_init()\n  2.1 qemu_open("/dev/kvm") → ' in out
     assert "\n  2.6 kvm_ioctl(KVM_CREATE_VM) → " in out
     assert "\n      2.12.3.1 kvm_check_extension(KVM_CAP_IRQ_ROUTING) → 4096\n" in out
+    # 10.0 creates the VM before it reads the vCPU limits, and asks the VM fd for them.
+    _, out, _ = cli(capsys, "run", PC, "--host", HOST, "--trace", "--qemu", "10.0")
+    order = [
+        "\n  2.6 kvm_ioctl(KVM_CREATE_VM) → ",
+        "\n  2.6a kvm_vm_check_extension(KVM_CAP_MULTI_ADDRESS_SPACE) → 0\n",
+        "\n  2.4 kvm_vm_check_extension(KVM_CAP_NR_VCPUS) → 2\n",
+        "\n  2.5 kvm_check_extension(KVM_CAP_MAX_VCPUS) → 1024\n",
+        "\n  2.7 kvm_check_extension(KVM_CAP_SET_IDENTITY_MAP_ADDR) → 1\n",
+    ]
+    assert all(line in out for line in order)
+    assert [out.index(line) for line in order] == sorted(out.index(line) for line in order)
 
 
 @pytest.mark.parametrize(
@@ -137,10 +186,7 @@ def test_trace_outline(capsys: pytest.CaptureFixture[str]) -> None:
             "m.toml:2: kernal-irqchip: unknown key (did you mean 'kernel-irqchip'?)",
         ),
         ('smp = "four"\n', "m.toml:1: smp: must be an integer"),
-        (
-            "smp = 4\nmaxcpus = 2\n",
-            "m.toml:2: maxcpus: maxcpus must be equal to or greater than smp",
-        ),
+        ("smp = 4\nmaxcpus = -2\n", "m.toml:2: maxcpus: must not be negative (got -2)"),
         ('type = "pc"\nsmp = = 2\n', "m.toml:2: TOML syntax error"),
     ],
 )
@@ -151,6 +197,31 @@ def test_bad_files_exit_1(
     code, out, err = cli(capsys, "run", m, "--host", HOST)
     assert code == 1 and out == ""
     assert err.startswith("kvminit: " + str(tmp_path / message))
+
+
+@pytest.mark.parametrize(
+    ("qemu", "message"),
+    [
+        ("2.6", "maxcpus must be equal to or greater than smp"),
+        (
+            "10.0",
+            "Invalid CPU topology: maxcpus must be equal to or greater than smp: "
+            "sockets (1) * dies (1) * modules (1) * cores (2) * threads (1) "
+            "== maxcpus (2) < smp_cpus (4)",
+        ),
+    ],
+)
+def test_engine_refusal_exits_1_and_validate_locates_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, qemu: str, message: str
+) -> None:
+    # maxcpus < smp is QEMU's check, in each version's words (no longer the description's).
+    m = write(tmp_path, "m.toml", "smp = 4\nmaxcpus = 2\n")
+    code, out, err = cli(capsys, "run", m, "--host", HOST, "--qemu", qemu)
+    assert code == 1 and "result    FAILED at step 1" in out
+    assert err == f"kvminit: {message}\n"
+    code, out, _ = cli(capsys, "validate", m, "--host", HOST, "--qemu", qemu)
+    assert code == 1
+    assert out.splitlines()[0] == f"FAIL  {m}:2 [{HOST}, QEMU {qemu}]: {message}"
 
 
 def test_bad_host(capsys: pytest.CaptureFixture[str]) -> None:
@@ -177,21 +248,60 @@ def test_validate_shipped_machines(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_validate_text(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
-    code, out, _ = cli(capsys, "validate", str(fleet), "--host", HOST, "--host", "old-kernel")
+    code, out, _ = cli(
+        capsys, "validate", str(fleet), "--host", HOST, "--host", "old-kernel", "--qemu", "2.6"
+    )
     lines = out.splitlines()
     assert code == 1
     assert lines[-1] == "4 files × 2 hosts: 3 passed, 1 with warnings, 4 failed"
     assert (
-        f"FAIL  {fleet}/bad/c.toml:3 [amd-epyc-linux-6.18]: failed to initialize KVM: "
-        "Invalid argument" in lines
+        f"FAIL  {fleet}/bad/c.toml:3 [amd-epyc-linux-6.18, QEMU 2.6]: failed to initialize "
+        "KVM: Invalid argument" in lines
     )
     assert (
-        f"FAIL  {fleet}/bad/d.toml:2 [old-kernel]: unknown key (did you mean 'smp'?) "
-        "(got 2)" in lines
+        f"FAIL  {fleet}/bad/d.toml:2 [old-kernel, QEMU 2.6]: unknown key (did you mean "
+        "'smp'?) (got 2)" in lines
     )
     assert (
-        f"WARN  {fleet}/ok/nested/b.toml:2 [amd-epyc-linux-6.18]: Warning: Number of SMP "
-        "cpus requested (3) exceeds the recommended cpus supported by KVM (2)" in lines
+        f"WARN  {fleet}/ok/nested/b.toml:2 [amd-epyc-linux-6.18, QEMU 2.6]: Warning: Number "
+        "of SMP cpus requested (3) exceeds the recommended cpus supported by KVM (2)" in lines
+    )
+
+
+def test_validate_every_version(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
+    # Every (file, host, version) triple; the old kernel lacks what 10.0 requires.
+    ok = str(fleet / "ok" / "a.toml")
+    args = ["validate", ok, "--host", HOST, "--host", "old-kernel"]
+    code, out, _ = cli(capsys, *args, "--qemu", "2.6", "--qemu", "7.2", "--qemu", "10.0")
+    assert code == 1
+    results = [
+        (r["host"], r["qemu"], r["ok"])
+        for r in json.loads(
+            cli(
+                capsys,
+                *args,
+                "--qemu",
+                "2.6",
+                "--qemu",
+                "7.2",
+                "--qemu",
+                "10.0",
+                "--format",
+                "json",
+            )[1]
+        )["results"]
+    ]
+    assert sorted(results) == [
+        (HOST, "10.0", True),
+        (HOST, "2.6", True),
+        (HOST, "7.2", True),
+        ("old-kernel", "10.0", False),
+        ("old-kernel", "2.6", True),
+        ("old-kernel", "7.2", True),
+    ]
+    assert (
+        f"FAIL  {ok} [old-kernel, QEMU 10.0]: -accel kvm: kvm does not support "
+        "KVM_CAP_INTERNAL_ERROR_DATA" in out.splitlines()
     )
 
 
@@ -209,25 +319,37 @@ def test_validate_json(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
     assert data["summary"] == {
         "files": 4,
         "hosts": 1,
+        "qemu": 1,
         "pairs": 4,
         "passed": 1,
         "warnings": 1,
         "failed": 2,
     }
     c = next(r for r in data["results"] if r["path"].endswith("c.toml"))
-    assert c["ok"] is False and c["host"] == HOST
+    assert c["ok"] is False and c["host"] == HOST and c["qemu"] == "10.0"
     assert c["errors"] == [
         {
             "key": "kvm-shadow-mem",
             "line": 3,
-            "message": "failed to initialize KVM: Invalid argument",
+            "message": "-accel kvm: failed to initialize kvm: Invalid argument",
+            "hint": None,
         }
     ]
 
 
 def test_validate_junit(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
     _, out, _ = cli(
-        capsys, "validate", str(fleet), "--host", HOST, "--host", "old-kernel", "--format", "junit"
+        capsys,
+        "validate",
+        str(fleet),
+        "--host",
+        HOST,
+        "--host",
+        "old-kernel",
+        "--qemu",
+        "2.6",
+        "--format",
+        "junit",
     )
     suite = ET.fromstring(out.split("\n", 1)[1])
     cases = suite.findall("testcase")
@@ -238,15 +360,28 @@ def test_validate_junit(capsys: pytest.CaptureFixture[str], fleet: Path) -> None
 def test_validate_github(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
     _, out, _ = cli(capsys, "validate", str(fleet / "bad"), "--host", HOST, "--format", "github")
     assert (
-        f"::error file={fleet}/bad/c.toml,line=3,title=kvminit [amd-epyc-linux-6.18]::"
-        "failed to initialize KVM: Invalid argument"
+        f"::error file={fleet}/bad/c.toml,line=3,title=kvminit [amd-epyc-linux-6.18%2C QEMU "
+        "10.0]::-accel kvm: failed to initialize kvm: Invalid argument"
     ) in out.splitlines()
 
 
 def test_validate_host_directory(capsys: pytest.CaptureFixture[str]) -> None:
     hosts = ROOT / "kvminit" / "hosts"
-    code, out, _ = cli(capsys, "validate", PC, "--host", str(hosts))
-    assert code == 0 and out.splitlines()[-1].startswith("1 files × 4 hosts: ")
+    code, out, _ = cli(capsys, "validate", PC, "--host", str(hosts), "--qemu", "2.6")
+    assert (
+        code == 0
+        and out.splitlines()[-1] == "1 files × 4 hosts: 4 passed, 0 with warnings, 0 failed"
+    )
+    # 10.0 requires KVM_CAP_IRQ_ROUTING and KVM_CAP_INTERNAL_ERROR_DATA.
+    code, out, _ = cli(capsys, "validate", PC, "--host", str(hosts), "--qemu", "10.0")
+    assert (
+        code == 1
+        and out.splitlines()[-1] == "1 files × 4 hosts: 2 passed, 0 with warnings, 2 failed"
+    )
+    failed = sorted(
+        line.split(" [")[1].split(",")[0] for line in out.splitlines() if line.startswith("FAIL")
+    )
+    assert [Path(f).name for f in failed] == ["no-irq-routing.toml", "old-kernel.toml"]
 
 
 def test_validate_nothing_to_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -262,13 +397,25 @@ def test_validate_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 # --- e820, routes -----------------------------------------------------------------------
 
 
-def test_e820_table(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = cli(capsys, "e820", PC, "--host", HOST)
+@pytest.mark.parametrize(("qemu", "type_"), [("7.2", "pc-i440fx-7.2"), ("10.0", "pc-i440fx-10.0")])
+def test_e820_table(capsys: pytest.CaptureFixture[str], qemu: str, type_: str) -> None:
+    code, out, _ = cli(capsys, "e820", PC, "--host", HOST, "--qemu", qemu)
     assert code == 0
+    # KVM's identity map, then (AMD host vendor, a 7.1+ type) the HyperTransport hole, then RAM.
     assert out.splitlines() == [
-        "# pc-i440fx-7.2, kvm, profile host amd-epyc-linux-6.18",
+        f"# {type_}, QEMU {qemu}, kvm, profile host amd-epyc-linux-6.18",
         "[mem 0x00000000feffc000-0x00000000feffffff] reserved",
         "[mem 0x000000fd00000000-0x000000ffffffffff] reserved",
+        "[mem 0x0000000000000000-0x000000003fffffff] usable",
+    ]
+
+
+def test_e820_table_2_6(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "e820", PC, "--host", HOST, "--qemu", "2.6")
+    assert code == 0
+    assert out.splitlines() == [
+        "# pc-i440fx-2.6, QEMU 2.6, kvm, profile host amd-epyc-linux-6.18",
+        "[mem 0x00000000feffc000-0x00000000feffffff] reserved",
         "[mem 0x0000000000000000-0x000000003fffffff] usable",
     ]
 
@@ -283,14 +430,19 @@ def test_e820_blob_to_file_and_back(capsys: pytest.CaptureFixture[str], tmp_path
 
 
 def test_e820_legacy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    m = write(tmp_path, "old.toml", 'type = "pc-i440fx-7.1"\n')
+    m = write(tmp_path, "old.toml", 'type = "pc-i440fx-2.6"\n')
     out = tmp_path / "legacy.bin"
-    assert cli(capsys, "e820", m, "--host", HOST, "--format", "legacy", "-o", str(out))[0] == 0
+    args = ["e820", m, "--host", HOST, "--format", "legacy", "-o", str(out)]
+    assert cli(capsys, *args, "--qemu", "2.6")[0] == 0
     assert out.stat().st_size == 324
     code, text, _ = cli(capsys, "e820", "--decode", str(out))
-    assert code == 0 and text.startswith("# legacy, 2 entries\n")
-    code, _, err = cli(capsys, "e820", PC, "--host", HOST, "--format", "legacy", "-o", str(out))
-    assert code == 1 and "QEMU 7.2 removed the FW_CFG_E820_TABLE item" in err
+    # Reservations only (2.6 has no HyperTransport hole): KVM's identity map.
+    assert code == 0 and text.startswith("# legacy, 1 entries\n")
+    # QEMU 7.2 removed the item for every machine type, old ones included.
+    for qemu in ("7.2", "10.0"):
+        code, _, err = cli(capsys, *args, "--qemu", qemu)
+        assert code == 1
+        assert f"QEMU {qemu} has no FW_CFG_E820_TABLE item (0x8003; QEMU 7.2 removed it)" in err
     assert out.stat().st_size == 324  # untouched
 
 
@@ -329,7 +481,7 @@ def test_routes(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "routes", PC, "--host", HOST)
     lines = out.splitlines()
     assert code == 0 and lines[-1] == "38 routes"
-    assert lines[0] == "# pc-i440fx-7.2, kvm, profile host amd-epyc-linux-6.18"
+    assert lines[0] == "# pc-i440fx-10.0, QEMU 10.0, kvm, profile host amd-epyc-linux-6.18"
     assert lines[2] == "   0  irqchip  PIC master pin 0"
     code, out, _ = cli(capsys, "routes", PC, "--host", HOST, "--format", "json")
     assert len(json.loads(out)) == 38
@@ -338,8 +490,17 @@ def test_routes(capsys: pytest.CaptureFixture[str]) -> None:
 def test_hosts_and_machines(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "hosts")
     assert code == 0 and "amd-epyc-linux-6.18" in out and "(default)" in out
-    code, out, _ = cli(capsys, "machines")
-    assert code == 0 and "pc-q35-2.8" in out and len(out.splitlines()) == 1 + 3 + 31 + 23
+    # The header, the aliases pc, q35 and isapc, then each version's versioned types
+    # (research/machines/catalogue.md: 2.6 has the pc-0.x/pc-1.x names too).
+    for qemu, count in (
+        ("2.6", 1 + 3 + 10 + 11 + 3),
+        ("7.2", 1 + 3 + 31 + 24),
+        ("10.0", 1 + 3 + 30 + 31),
+    ):
+        code, out, _ = cli(capsys, "machines", "--qemu", qemu)
+        assert code == 0 and len(out.splitlines()) == count, qemu
+    assert "pc-q35-2.8" in out and "pc-i440fx-2.3 " not in out
+    assert cli(capsys, "machines")[1] == out  # 10.0 by default
 
 
 def test_auto_falls_back_with_a_note(

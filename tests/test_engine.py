@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from kvminit.engine import InitResult, run
+from kvminit import engine
+from kvminit.config import MachineConfig, parse_machine
+from kvminit.engine import InitResult
 from kvminit.engine.e820 import E820_RAM, E820_RESERVED, E820Entry, E820Table
+from kvminit.engine.qemu import QEMU_2_6, QEMU_7_2, QEMU_10_0, Qemu
 from kvminit.kvm.device import KvmHost
 from kvminit.kvm.profiles import profile_host
 
 from .conftest import machine, messages
 
 Make = Callable[..., KvmHost]
+
+
+def run(m: MachineConfig, host: KvmHost, qemu: Qemu = QEMU_2_6) -> InitResult:
+    """The seed's kvm_init: these tests run under QEMU 2.6 unless they name a version."""
+    return engine.run(m, host, qemu=qemu)
 
 
 @pytest.fixture(autouse=True)
@@ -99,31 +108,73 @@ def test_trace_follows_the_seed_order(amd: KvmHost) -> None:
 
 
 @pytest.mark.parametrize(
-    ("type_", "smp", "limit", "name"),
-    [
-        ("pc", 256, 255, "pc-i440fx-7.2"),
-        ("pc-i440fx-2.6", 256, 255, "pc-i440fx-2.6"),
-        ("pc-q35-2.7", 256, 255, "pc-q35-2.7"),
-        ("q35", 289, 288, "pc-q35-7.2"),
-        ("pc-q35-2.8", 289, 288, "pc-q35-2.8"),
-        ("isapc", 2, 1, "isapc"),
-    ],
+    ("type_", "smp", "maxcpus", "key"),
+    [("isapc", 2, None, "smp"), ("isapc", 1, 2, "maxcpus")],
 )
-def test_machine_cpu_limit(amd: KvmHost, type_: str, smp: int, limit: int, name: str) -> None:
-    r = run(machine(type=type_, smp=smp, accel=["kvm", "tcg"]), amd)
+def test_machine_cpu_limit(
+    amd: KvmHost, type_: str, smp: int, maxcpus: int | None, key: str
+) -> None:
+    # 2.6 compares max_cpus (smp when not given) with the class's limit right after smp_parse.
+    given: dict[str, Any] = {"maxcpus": maxcpus} if maxcpus is not None else {}
+    r = run(machine(type=type_, smp=smp, accel=["kvm", "tcg"], **given), amd)
     assert r.error is not None and r.accel is None
     assert r.error.message == (
-        f"Number of SMP CPUs requested ({smp}) exceeds max CPUs "
-        f"supported by machine '{name}' ({limit})"
+        "Number of SMP CPUs requested (2) exceeds max CPUs supported by machine 'isapc' (1)"
+    )
+    assert r.error.step == "1" and r.error.key == key
+
+
+@pytest.mark.parametrize(
+    ("type_", "smp", "maxcpus", "key"), [("pc", 256, None, "smp"), ("q35", 2, 300, "maxcpus")]
+)
+def test_machine_cpu_limit_below_max_cpumask_bits(
+    amd: KvmHost, type_: str, smp: int, maxcpus: int | None, key: str
+) -> None:
+    # On every 2.6 PC type (255) smp_parse's MAX_CPUMASK_BITS (255) check comes first.
+    given: dict[str, Any] = {"maxcpus": maxcpus} if maxcpus is not None else {}
+    r = run(machine(type=type_, smp=smp, **given), amd)
+    assert r.error is not None and r.error.message == "unsupported number of maxcpus"
+    assert (r.error.step, r.error.key) == ("1", key)
+    assert run(machine(type="q35", smp=255), amd).error is None
+
+
+@pytest.mark.parametrize(
+    ("qemu", "type_", "smp", "limit", "name"),
+    [
+        (QEMU_7_2, "pc", 256, 255, "pc-i440fx-7.2"),
+        (QEMU_10_0, "pc", 256, 255, "pc-i440fx-10.0"),
+        (QEMU_7_2, "pc-i440fx-2.6", 256, 255, "pc-i440fx-2.6"),
+        (QEMU_7_2, "pc-q35-2.7", 256, 255, "pc-q35-2.7"),
+        (QEMU_7_2, "q35", 289, 288, "pc-q35-7.2"),
+        (QEMU_10_0, "pc-q35-2.8", 289, 288, "pc-q35-2.8"),
+        (QEMU_10_0, "pc-q35-8.1", 1025, 1024, "pc-q35-8.1"),
+        (QEMU_10_0, "q35", 4097, 4096, "pc-q35-10.0"),
+        (QEMU_7_2, "isapc", 2, 1, "isapc"),
+        (QEMU_10_0, "isapc", 2, 1, "isapc"),
+    ],
+)
+def test_machine_cpu_limit_modern(
+    amd: KvmHost, qemu: Qemu, type_: str, smp: int, limit: int, name: str
+) -> None:
+    r = run(machine(type=type_, smp=smp, accel=["kvm", "tcg"]), amd, qemu)
+    assert r.error is not None and r.accel is None
+    assert r.error.message == (
+        f"Invalid SMP CPUs {smp}. The max CPUs supported by machine '{name}' is {limit}"
     )
     assert r.error.step == "1" and r.error.key == "smp"
 
 
-def test_machine_cpu_limit_counts_maxcpus(amd: KvmHost) -> None:
-    r = run(machine(type="q35", smp=2, maxcpus=300), amd)
+@pytest.mark.parametrize("qemu", [QEMU_7_2, QEMU_10_0])
+def test_machine_cpu_limit_counts_maxcpus(amd: KvmHost, qemu: Qemu) -> None:
+    r = run(machine(type="q35", smp=2, maxcpus=4097), amd, qemu)
     assert r.error is not None and r.error.key == "maxcpus"
-    assert "requested (300)" in r.error.message
-    assert run(machine(type="q35", smp=288), amd).error is None
+    assert r.error.message.startswith("Invalid SMP CPUs 4097.")
+    r = run(machine(type="pc-q35-7.2", smp=2, maxcpus=289), amd, qemu)
+    assert r.error is not None and r.error.key == "maxcpus"
+    assert r.error.message == (
+        "Invalid SMP CPUs 289. The max CPUs supported by machine 'pc-q35-7.2' is 288"
+    )
+    assert run(machine(type="pc-q35-7.2", smp=288), amd, qemu).error is None
 
 
 # --- 2.1 open ---------------------------------------------------------------------
@@ -150,7 +201,23 @@ def test_open_fails_then_tcg(make_profile: Make) -> None:
         "failed to initialize KVM: No such file or directory",
         "Back to tcg accelerator.",
     ]
-    # Under TCG qemu64 is AMD: the HT hole, then RAM; no identity map.
+    # No identity map (kvm_init failed before kvm_arch_init), and 2.6 has no HT hole.
+    assert [e.type for e in r.e820] == [E820_RAM]
+
+
+def test_open_fails_then_tcg_modern(make_profile: Make) -> None:
+    r = run(
+        machine(accel=["kvm", "tcg"]),
+        make_profile(faults=[{"ioctl": "open", "errno": "ENOENT"}]),
+        QEMU_7_2,
+    )
+    assert r.ok and r.accel == "tcg" and r.kvm_state is None
+    assert messages(r) == [
+        "Could not access KVM kernel module: No such file or directory",
+        "-accel kvm: failed to initialize kvm: No such file or directory",
+        "falling back to tcg",
+    ]
+    # Under TCG qemu64 is AMD: the HT hole (pc-i440fx-7.2), then RAM; no identity map.
     assert [e.type for e in r.e820] == [E820_RESERVED, E820_RAM]
 
 
@@ -158,8 +225,9 @@ def test_tcg_only(amd: KvmHost) -> None:
     r = run(machine(accel=["tcg"], cpu="kvm64"), amd)
     assert r.ok and r.accel == "tcg" and messages(r) == []
     assert calls(r) == [
-        "machine 'pc-i440fx-7.2' max_cpus",
+        "-smp: cpus 1, maxcpus 1",
         "acc->init_machine(), tcg_init()",
+        "ram split (below_4g=0x8000000, above_4g=0x0)",
         "pc_memory_init(below_4g=0x8000000, above_4g=0x0)",
         "e820_add_entry(0x0, 0x8000000, 1)",
     ]
@@ -526,3 +594,220 @@ def test_pc_routes_are_qemus(amd: KvmHost) -> None:
     assert routes[7:15] == [(i, 1, i - 8) for i in range(8, 16)]
     assert routes[15] == (0, 2, 2)
     assert routes[16:] == [(i, 2, i) for i in range(1, 24) if i != 2]
+
+
+# --- what the description leaves to the engine -------------------------------------------
+# Rules that moved out of the machine description: QEMU's per-version answers, each at
+# its key's line (the file starts with a comment, so a key on the file's line N is on N + 1).
+
+
+def described(text: str) -> MachineConfig:
+    return parse_machine("# a machine\n" + text, "m.toml")
+
+
+@pytest.mark.parametrize("qemu", [QEMU_2_6, QEMU_7_2, QEMU_10_0])
+@pytest.mark.parametrize(("type_", "cpu"), [("pc", "qemu64"), ("q35", "qemu64"), ("isapc", "486")])
+def test_defaults_the_engine_settles(amd: KvmHost, qemu: Qemu, type_: str, cpu: str) -> None:
+    # No smp, maxcpus, cpu or kernel-irqchip in the file: one CPU of the machine's default
+    # model, the irqchip in the kernel (not split).
+    r = run(described(f'type = "{type_}"'), amd, qemu)
+    assert r.ok and r.topology is not None and r.cpu is not None and r.kvm_state is not None
+    assert (r.topology.cpus, r.topology.max_cpus) == (1, 1)
+    assert r.cpu.model == cpu
+    assert r.kvm_state.kernel_irqchip and not r.kvm_state.split_irqchip
+
+
+@pytest.mark.parametrize("qemu", [QEMU_2_6, QEMU_7_2, QEMU_10_0])
+def test_maxcpus_defaults_to_smp(make_profile: Make, qemu: Qemu) -> None:
+    r = run(described("smp = 4"), make_profile(caps={"KVM_CAP_NR_VCPUS": 8}), qemu)
+    assert r.ok and r.topology is not None
+    assert (r.topology.cpus, r.topology.max_cpus) == (4, 4)
+
+
+@pytest.mark.parametrize(
+    ("qemu", "message"),
+    [
+        (QEMU_2_6, "maxcpus must be equal to or greater than smp"),
+        (
+            QEMU_7_2,
+            "Invalid CPU topology: maxcpus must be equal to or greater than smp: "
+            "sockets (1) * dies (1) * cores (2) * threads (1) == maxcpus (2) < smp_cpus (4)",
+        ),
+        (
+            QEMU_10_0,
+            "Invalid CPU topology: maxcpus must be equal to or greater than smp: "
+            "sockets (1) * dies (1) * modules (1) * cores (2) * threads (1) "
+            "== maxcpus (2) < smp_cpus (4)",
+        ),
+    ],
+)
+def test_maxcpus_below_smp(amd: KvmHost, qemu: Qemu, message: str) -> None:
+    r = run(described("smp = 4\nmaxcpus = 2"), amd, qemu)
+    assert r.error is not None and r.accel is None
+    assert (r.error.step, r.error.message, r.error.key, r.error.line) == (
+        "1",
+        message,
+        "maxcpus",
+        3,
+    )
+
+
+ZERO_2_6 = "{key} = 0: QEMU 2.6 would quietly use its default; a file that says 0 is a mistake"
+ZERO_7_2 = (
+    "warning: Deprecated CPU topology (considered invalid): "
+    "CPU topology parameters must be greater than zero"
+)
+ZERO_10_0 = "Invalid CPU topology: CPU topology parameters must be greater than zero"
+
+
+@pytest.mark.parametrize("key", ["smp", "cores", "threads", "sockets"])
+def test_a_zero_count_per_version(amd: KvmHost, key: str) -> None:
+    # 2.6 would quietly take its default: kvminit refuses the file instead.
+    r = run(described(f"{key} = 0"), amd, QEMU_2_6)
+    assert r.error is not None
+    assert (r.error.message, r.error.key, r.error.line) == (ZERO_2_6.format(key=key), key, 2)
+    # 7.2 warns and goes on as if the key were not given.
+    r = run(described(f"{key} = 0"), amd, QEMU_7_2)
+    assert r.ok and r.topology is not None and r.topology.cpus == 1
+    assert [(w.message, w.key, w.line) for w in r.warnings] == [(ZERO_7_2, key, 2)]
+    # 10.0 refuses it.
+    r = run(described(f"{key} = 0"), amd, QEMU_10_0)
+    assert r.error is not None and r.accel is None
+    assert (r.error.step, r.error.message, r.error.key, r.error.line) == ("1", ZERO_10_0, key, 2)
+
+
+def test_maxcpus_zero_per_version(amd: KvmHost) -> None:
+    r = run(described("maxcpus = 0"), amd, QEMU_2_6)
+    assert r.error is not None and (r.error.key, r.error.line) == ("maxcpus", 2)
+    assert r.error.message == "cpu topology: sockets (1) * cores (1) * threads (1) > maxcpus (0)"
+    r = run(described("maxcpus = 0"), amd, QEMU_7_2)
+    assert r.ok and [(w.message, w.key) for w in r.warnings] == [(ZERO_7_2, "maxcpus")]
+    r = run(described("maxcpus = 0"), amd, QEMU_10_0)
+    assert r.error is not None
+    assert (r.error.message, r.error.key, r.error.line) == (ZERO_10_0, "maxcpus", 2)
+
+
+@pytest.mark.parametrize(
+    ("qemu", "name", "message", "hint"),
+    [
+        (
+            QEMU_2_6,
+            "pc-i440fx-9.9",
+            "-machine pc-i440fx-9.9,accel=kvm: unsupported machine type\n"
+            "Use -machine help to list supported machines",
+            "did you mean 'pc-i440fx-2.6'?",
+        ),
+        (
+            QEMU_7_2,
+            "pc-i440fx-9.9",
+            "unsupported machine type\nUse -machine help to list supported machines",
+            "did you mean 'pc-i440fx-7.2'?",
+        ),
+        (
+            QEMU_10_0,
+            "pc-i440fx-9.9",
+            'unsupported machine type: "pc-i440fx-9.9"\n'
+            "Use -machine help to list supported machines",
+            "did you mean 'pc-i440fx-9.2'?",
+        ),
+        (
+            QEMU_10_0,
+            "pc-q35-2.3",
+            'unsupported machine type: "pc-q35-2.3"\nUse -machine help to list supported machines',
+            "did you mean 'pc-q35-2.4'?",
+        ),
+        (
+            QEMU_7_2,
+            "virt",
+            "unsupported machine type\nUse -machine help to list supported machines",
+            None,
+        ),
+    ],
+)
+def test_unknown_machine_type(
+    amd: KvmHost, qemu: Qemu, name: str, message: str, hint: str | None
+) -> None:
+    # vl.c select_machine(): before anything else runs, so no KVM and no trace.
+    r = run(described(f'type = "{name}"'), amd, qemu)
+    assert r.error is not None and r.machine_class is None and r.accel is None
+    assert (r.error.step, r.error.message, r.error.key, r.error.line) == ("1", message, "type", 2)
+    assert r.error.hint == hint
+    assert r.qemu == str(qemu) and r.to_json()["machine_type"] is None
+
+
+def test_a_type_only_some_versions_have(amd: KvmHost) -> None:
+    assert run(described('type = "pc-i440fx-8.0"'), amd, QEMU_10_0).ok
+    assert run(described('type = "pc-i440fx-8.0"'), amd, QEMU_7_2).error is not None
+    assert run(described('type = "pc-1.0"'), amd, QEMU_2_6).ok
+    assert run(described('type = "pc-1.0"'), amd, QEMU_10_0).error is not None
+
+
+@pytest.mark.parametrize(
+    ("qemu", "message"),
+    [
+        (QEMU_2_6, "Unable to find CPU definition: pentium9"),
+        (QEMU_7_2, "unable to find CPU model 'pentium9'"),
+        (QEMU_10_0, "unable to find CPU model 'pentium9'"),
+    ],
+)
+def test_unknown_cpu_model(amd: KvmHost, qemu: Qemu, message: str) -> None:
+    r = run(described('cpu = "pentium9"'), amd, qemu)
+    assert r.error is not None
+    assert (r.error.message, r.error.key, r.error.line) == (message, "cpu", 2)
+
+
+@pytest.mark.parametrize("qemu", [QEMU_2_6, QEMU_7_2, QEMU_10_0])
+def test_unknown_cpu_model_hint(amd: KvmHost, qemu: Qemu) -> None:
+    r = run(described('cpu = "Pentium"'), amd, qemu)
+    assert r.error is not None and r.error.key == "cpu"
+    assert r.error.hint == "did you mean 'pentium'?"
+
+
+@pytest.mark.parametrize(
+    ("qemu", "message"),
+    [
+        (QEMU_2_6, "Property '.phys-bits' not found"),
+        # Under KVM on an LM model the host check warns first, then the range refuses.
+        (
+            QEMU_7_2,
+            "warning: Host physical bits (48) does not match phys-bits property (60)\n"
+            "phys-bits should be between 32 and 52  (but is 60)",
+        ),
+        (
+            QEMU_10_0,
+            "warning: Host physical bits (48) does not match phys-bits property (60)\n"
+            "phys-bits should be between 32 and 52  (but is 60)",
+        ),
+    ],
+)
+def test_phys_bits_out_of_range(amd: KvmHost, qemu: Qemu, message: str) -> None:
+    r = run(described("phys-bits = 60"), amd, qemu)
+    assert r.error is not None
+    assert (r.error.message, r.error.key, r.error.line) == (message, "phys-bits", 2)
+
+
+@pytest.mark.parametrize(
+    ("qemu", "warning", "ram"),
+    [
+        # 2.6: 0 is a value: no RAM below 4G at all (a zero-length entry, then 4G up).
+        (
+            QEMU_2_6,
+            "Warning: small max_ram_below_4g(0) less than 1M.  BIOS may not work..",
+            [(0, 0), (4 << 30, 1 << 30)],
+        ),
+        # 7.2 and 10.0: the setter warns, then 0 means the default split.
+        (
+            QEMU_10_0,
+            "warning: Only 0 bytes of RAM below the 4GiB boundary,"
+            "BIOS may not work with less than 1MiB",
+            [(0, 1 << 30)],
+        ),
+    ],
+)
+def test_max_ram_below_4g_zero(
+    amd: KvmHost, qemu: Qemu, warning: str, ram: list[tuple[int, int]]
+) -> None:
+    r = run(described('memory = "1G"\nmax-ram-below-4g = 0'), amd, qemu)
+    assert r.ok
+    assert [(w.message, w.key, w.line) for w in r.warnings] == [(warning, "max-ram-below-4g", 3)]
+    assert [(e.address, e.length) for e in r.e820 if e.type == E820_RAM] == ram

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from kvminit.config import ConfigError, MachineConfig, parse_machine
 from kvminit.config.loader import decode
-from kvminit.config.model import KEYS
+from kvminit.config.model import COUNT_MAX, KEYS, TOPOLOGY_KEYS
 from kvminit.engine import run
+from kvminit.engine.qemu import MODELLED
 from kvminit.kvm.profiles import builtin_profile, profile_host
 
 EXAMPLES = int(os.environ.get("KVMINIT_FUZZ_EXAMPLES", "150"))
@@ -114,10 +115,17 @@ def outcome(text: str) -> MachineConfig | None:
         assert e.problems and all(p.message for p in e.problems)
         assert str(e).startswith("f.toml")
         return None
-    assert m.max_cpus >= m.smp >= 1 and m.memory % 8192 == 0 and m.memory > 0
+    assert m.memory % 8192 == 0 and m.memory > 0
     assert m.accel and set(m.accel) <= {"kvm", "tcg"}
-    r = run(m, HOST, trace=False)
-    assert r.ok or (r.error is not None and r.error.message)
+    for count in (m.smp, m.maxcpus, m.slots, *(getattr(m, k) for k in TOPOLOGY_KEYS)):
+        assert count is None or 0 <= count <= COUNT_MAX
+    # What the counts mean (0, maxcpus < smp, ...) is each QEMU's rule: the engine's.
+    for qemu in MODELLED:
+        r = run(m, HOST, qemu=qemu, trace=False)
+        assert r.qemu == str(qemu)
+        assert r.ok or (r.error is not None and r.error.message)
+        if r.ok:
+            assert r.topology is not None and r.topology.max_cpus >= r.topology.cpus >= 1
     return m
 
 
@@ -142,6 +150,8 @@ VALID = {
     "memory": "1G",
     "smp": 2,
     "maxcpus": 4,
+    "sockets": 2,
+    "cores": 2,
     "kernel-irqchip": "on",
     "kvm-shadow-mem": "64M",
     "max-ram-below-4g": "3G",
@@ -163,7 +173,17 @@ def test_near_valid_files(k1: str, v1: Any, k2: str, v2: Any) -> None:
 @given(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.sampled_from(
-        ["memory", "smp", "maxcpus", "kvm-shadow-mem", "max-ram-below-4g", "phys-bits"]
+        [
+            "memory",
+            "smp",
+            "maxcpus",
+            "cores",
+            "threads",
+            "slots",
+            "kvm-shadow-mem",
+            "max-ram-below-4g",
+            "phys-bits",
+        ]
     ),
 )
 def test_huge_and_negative_numbers(n: int, key: str) -> None:

@@ -64,13 +64,29 @@ def open_dir() -> Iterator[Path]:
 
 
 @unprivileged
-def test_real_without_permission(open_dir: Path) -> None:
-    p = as_nobody("run", str(open_dir / "pc.toml"), "--host", "real")
+@pytest.mark.parametrize(
+    ("qemu", "lines"),
+    [
+        (
+            "2.6",
+            [
+                "kvminit: Could not access KVM kernel module: Permission denied",
+                "kvminit: failed to initialize KVM: Permission denied",
+            ],
+        ),
+        (
+            "10.0",
+            [
+                "kvminit: -accel kvm: Could not access KVM kernel module: Permission denied",
+                "kvminit: -accel kvm: failed to initialize kvm: Permission denied",
+            ],
+        ),
+    ],
+)
+def test_real_without_permission(open_dir: Path, qemu: str, lines: list[str]) -> None:
+    p = as_nobody("run", str(open_dir / "pc.toml"), "--host", "real", "--qemu", qemu)
     assert p.returncode == 1
-    assert p.stderr.splitlines()[0] == (
-        "kvminit: Could not access KVM kernel module: Permission denied"
-    )
-    assert p.stderr.splitlines()[1] == "kvminit: failed to initialize KVM: Permission denied"
+    assert p.stderr.splitlines()[:2] == lines
     assert "Traceback" not in p.stderr
 
 

@@ -17,14 +17,24 @@ class Finding:
     message: str
     key: str | None = None  # the machine-file key it comes from, if any
     line: int | None = None  # that key's line in the file, if known
+    hint: str | None = None  # kvminit's advice beside QEMU's words ("did you mean ...")
+    option: str | None = None  # the QEMU option it comes from, for a converted command line
 
     def located(self, path: str) -> str:
+        advice = f" ({self.hint})" if self.hint else ""
+        if self.option:
+            # A converted command line: the option is the place, as QEMU prints it.
+            return f"{path}: {self.option}: {self.message}{advice}"
         where = f"{path}:{self.line}" if self.line else path
         what = f"{self.key}: " if self.key else ""
-        return f"{where}: {what}{self.message}"
+        return f"{where}: {what}{self.message}{advice}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "line": self.line, "message": self.message}
+        out: dict[str, Any] = {"key": self.key, "line": self.line, "message": self.message}
+        out["hint"] = self.hint
+        if self.option is not None:
+            out["option"] = self.option
+        return out
 
 
 class ConfigError(KvminitError):

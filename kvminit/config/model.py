@@ -9,39 +9,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    WithJsonSchema,
-    model_validator,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from kvminit.common.hints import did_you_mean
-
-from . import machine_types
 from .errors import Finding
 from .sizes import GiB, MiB, SizeError, parse_size
 
 KernelIrqchip = Literal["on", "off", "split"]
+OnOffAuto = Literal["on", "off", "auto"]
 Accel = Literal["kvm", "tcg"]
-CpuModel = Literal["qemu64", "kvm64", "host", "486"]
 
-CPU_MODELS: tuple[str, ...] = ("qemu64", "kvm64", "host", "486")
 ACCELS: tuple[str, ...] = ("kvm", "tcg")
 DEFAULT_MEMORY = 128 * MiB  # QEMU's default -m
 RAM_ALIGN = 8192  # vl.c rounds ram_size up to 8 KiB
-PHYS_BITS_MIN, PHYS_BITS_MAX = 32, 52  # TARGET_PHYS_ADDR_SPACE_BITS on x86_64
+COUNT_MAX = 0x7FFFFFFF  # QEMU keeps CPU counts in 32 bits; no machine comes near this
 
 # QEMU's own wording where QEMU has one.
 MAXCPUS_LT_SMP = "maxcpus must be equal to or greater than smp"
 MAX_RAM_BELOW_4G_TOO_BIG = (
     "Machine option 'max-ram-below-4g={value}' expects size less than or equal to 4G"
 )
-PHYS_BITS_RANGE = "phys-bits should be between 32 and 52 (but is {value})"
+# The -smp keys, as `-smp` spells them; `smp` is its cpus=.
+TOPOLOGY_KEYS: tuple[str, ...] = ("sockets", "dies", "clusters", "modules", "cores", "threads")
 
 
 def _fail(message: str, error_type: str = "kvminit") -> PydanticCustomError:
@@ -66,12 +55,13 @@ def _memory(value: object) -> int:
 
 
 def _count(value: object) -> int:
+    # 0 is left to the engine: what QEMU does with it depends on the version.
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail("must be an integer")
-    if value <= 0:
-        raise _fail("must be at least 1 (a file that says 0 is a mistake; QEMU would use 1)")
-    if value > 0x7FFFFFFF:
-        raise _fail("is too large")
+    if value < 0:
+        raise _fail("must not be negative")
+    if value > COUNT_MAX:
+        raise _fail(f"is too large (at most {COUNT_MAX})")
     return value
 
 
@@ -82,14 +72,9 @@ def _text(value: object) -> str:
 
 
 def _machine_type(value: object) -> str:
-    if not isinstance(value, str):
-        raise _fail("must be a string naming a machine type")
-    if not machine_types.is_machine_type(value):
-        hint = did_you_mean(value, machine_types.MACHINE_TYPES)
-        raise _fail(
-            f"unknown machine type; {hint}allowed: {machine_types.describe_allowed()} "
-            "(`kvminit machines` lists them)"
-        )
+    # Which names exist depends on the QEMU version: the engine checks against it.
+    if not isinstance(value, str) or not value:
+        raise _fail("must be a string naming a machine type (`kvminit machines` lists them)")
     return value
 
 
@@ -104,19 +89,31 @@ def _kernel_irqchip(value: object) -> str:
     raise _fail('must be "on", "off" or "split" (true/false also accepted)')
 
 
-def _cpu(value: object) -> str:
-    if value in CPU_MODELS:
+def _on_off_auto(value: object) -> str:
+    if value is True:
+        return "on"
+    if value is False:
+        return "off"
+    if value in ("on", "off", "auto"):
         return str(value)
-    raise _fail("unknown CPU model; allowed: " + ", ".join(CPU_MODELS))
+    raise _fail('must be "on", "off" or "auto" (true/false also accepted)')
+
+
+def _cpu(value: object) -> str:
+    # Which models exist depends on the QEMU version (`kvminit cpus`): the engine checks.
+    if not isinstance(value, str) or not value:
+        raise _fail("must be a string naming a CPU model (`kvminit cpus` lists them)")
+    return value
 
 
 def _phys_bits(value: object) -> int | str:
+    # The range (and whether a model takes it at all) is QEMU's check, per version.
     if value == "host":
         return "host"
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail('must be an integer number of bits or "host"')
-    if not PHYS_BITS_MIN <= value <= PHYS_BITS_MAX:
-        raise _fail(PHYS_BITS_RANGE.format(value=value))
+    if not 0 <= value <= 255:
+        raise _fail("must be between 0 and 255 (QEMU takes 32 to 52)")
     return value
 
 
@@ -142,6 +139,9 @@ def _default_accel() -> list[Accel]:
 
 
 def _max_ram_below_4g(value: object) -> int:
+    # 0 is a value QEMU takes (it warns, then per version splits or keeps the default).
+    if value == 0 or (isinstance(value, str) and value.strip() in ("0", "0B", "0b")):
+        return 0
     size: int = _size(1)(value)
     if size > 4 * GiB:
         raise _fail(MAX_RAM_BELOW_4G_TOO_BIG.format(value=size))
@@ -168,8 +168,19 @@ def _schema(schema: dict[str, Any]) -> WithJsonSchema:
     return WithJsonSchema(schema)
 
 
+def _count_schema(description: str) -> WithJsonSchema:
+    return _schema(
+        {"type": "integer", "minimum": 0, "maximum": COUNT_MAX, "description": description}
+    )
+
+
 class MachineConfig(BaseModel):
-    """One machine, as `-machine`/`-m`/`-smp`/`-cpu` would describe it."""
+    """One machine, as `-machine`/`-m`/`-smp`/`-cpu` would describe it.
+
+    A key left out means what QEMU does when the option is left out; some of those
+    defaults depend on the QEMU version and the machine type, so they are the
+    engine's to settle (None here).
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -178,31 +189,51 @@ class MachineConfig(BaseModel):
     type: Annotated[
         str,
         BeforeValidator(_machine_type),
-        _schema({"enum": list(machine_types.MACHINE_TYPES), "description": "QEMU machine type"}),
+        _schema({"type": "string", "description": "QEMU machine type (`kvminit machines`)"}),
     ] = "pc"
     memory: Annotated[
         int,
         BeforeValidator(_memory),
         _size_schema("RAM, as -m: a bare integer counts MiB; strings take K/M/G/T suffixes"),
     ] = DEFAULT_MEMORY
-    smp: Annotated[
-        int,
+    maxmem: Annotated[
+        int | None,
+        BeforeValidator(_size(1)),
+        _size_schema(
+            "as -m ...,maxmem= (memory hotplug): RAM plus hotpluggable memory; "
+            "a bare integer counts bytes, as QEMU's maxmem= does"
+        ),
+    ] = None
+    slots: Annotated[
+        int | None,
         BeforeValidator(_count),
-        _schema({"type": "integer", "minimum": 1, "description": "vCPUs at start"}),
-    ] = 1
+        _count_schema("as -m ...,slots=: hotplug slots for memory devices"),
+    ] = None
+    smp: Annotated[
+        int | None, BeforeValidator(_count), _count_schema("vCPUs at start (-smp cpus=)")
+    ] = None
     maxcpus: Annotated[
         int | None,
         BeforeValidator(_count),
-        _schema(
-            {"type": "integer", "minimum": 1, "description": "hotpluggable maximum (default: smp)"}
-        ),
+        _count_schema("hotpluggable maximum (-smp maxcpus=)"),
     ] = None
+    sockets: Annotated[int | None, BeforeValidator(_count), _count_schema("-smp sockets=")] = None
+    dies: Annotated[int | None, BeforeValidator(_count), _count_schema("-smp dies=")] = None
+    clusters: Annotated[int | None, BeforeValidator(_count), _count_schema("-smp clusters=")] = None
+    modules: Annotated[int | None, BeforeValidator(_count), _count_schema("-smp modules=")] = None
+    cores: Annotated[int | None, BeforeValidator(_count), _count_schema("-smp cores=")] = None
+    threads: Annotated[int | None, BeforeValidator(_count), _count_schema("-smp threads=")] = None
     kernel_irqchip: Annotated[
-        KernelIrqchip,
+        KernelIrqchip | None,
         BeforeValidator(_kernel_irqchip),
         Field(alias="kernel-irqchip"),
         _schema({"anyOf": [{"enum": ["on", "off", "split"]}, {"type": "boolean"}]}),
-    ] = "on"
+    ] = None
+    smm: Annotated[
+        OnOffAuto | None,
+        BeforeValidator(_on_off_auto),
+        _schema({"anyOf": [{"enum": ["on", "off", "auto"]}, {"type": "boolean"}]}),
+    ] = None
     kvm_shadow_mem: Annotated[
         int | None,
         BeforeValidator(_size(1)),
@@ -216,9 +247,16 @@ class MachineConfig(BaseModel):
         Field(alias="max-ram-below-4g"),
         _size_schema("highest RAM address below 4 GiB (at most 4G)"),
     ] = None
-    cpu: Annotated[CpuModel | None, BeforeValidator(_cpu), _schema({"enum": list(CPU_MODELS)})] = (
-        None
-    )
+    cpu: Annotated[
+        str | None,
+        BeforeValidator(_cpu),
+        _schema({"type": "string", "description": "CPU model (`kvminit cpus`)"}),
+    ] = None
+    vendor: Annotated[
+        str | None,
+        BeforeValidator(_text),
+        _schema({"type": "string", "description": "CPUID vendor, as -cpu ...,vendor="}),
+    ] = None
     phys_bits: Annotated[
         int | Literal["host"] | None,
         BeforeValidator(_phys_bits),
@@ -226,7 +264,7 @@ class MachineConfig(BaseModel):
         _schema(
             {
                 "anyOf": [
-                    {"type": "integer", "minimum": PHYS_BITS_MIN, "maximum": PHYS_BITS_MAX},
+                    {"type": "integer", "minimum": 32, "maximum": 52},
                     {"const": "host"},
                 ]
             }
@@ -250,22 +288,25 @@ class MachineConfig(BaseModel):
         ),
     ] = Field(default_factory=_default_accel)
 
-    @model_validator(mode="after")
-    def _defaults_and_cross_checks(self) -> MachineConfig:
-        if self.maxcpus is None:
-            self.maxcpus = self.smp
-        elif self.maxcpus < self.smp:
-            raise _fail(MAXCPUS_LT_SMP, "key:maxcpus")
-        if self.cpu is None:
-            # isapc's default CPU is the 486; every other PC type's is qemu64.
-            self.cpu = "486" if self.type == "isapc" else "qemu64"
-        return self
-
     # Where each key was written (set by the loader): findings point at these lines.
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+    # For a converted command line (from-qemu): the option each key was read from.
+    _options: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def set_lines(self, lines: dict[str, int]) -> None:
         self._lines = dict(lines)
+
+    def set_options(self, options: dict[str, str]) -> None:
+        self._options = dict(options)
+
+    def option_of(self, key: str | None) -> str | None:
+        if key is None:
+            return None
+        if key in self._options:
+            return self._options[key]
+        if key == "maxcpus":
+            return self._options.get("smp")
+        return None
 
     def line_of(self, key: str | None) -> int | None:
         if key is None:
@@ -277,23 +318,13 @@ class MachineConfig(BaseModel):
             return self._lines.get("smp")
         return None
 
-    def finding(self, message: str, key: str | None = None) -> Finding:
+    def finding(self, message: str, key: str | None = None, hint: str | None = None) -> Finding:
         """`message` about `key`, at the line the key was written on."""
-        return Finding(message, key, self.line_of(key))
-
-    # The validators above guarantee these after construction.
-    @property
-    def max_cpus(self) -> int:
-        assert self.maxcpus is not None
-        return self.maxcpus
-
-    @property
-    def cpu_model(self) -> str:
-        assert self.cpu is not None
-        return self.cpu
+        return Finding(message, key, self.line_of(key), hint, self.option_of(key))
 
     def normalised(self) -> dict[str, Any]:
-        """The description with every default filled in, keyed as in the file."""
+        """The description keyed as in the file, sizes in bytes; a key left out is null
+        (QEMU's default for the version and machine type)."""
         return self.model_dump(by_alias=True, mode="json")
 
 

@@ -1,4 +1,4 @@
-"""1. main() and 1.1 configure_accelerator(): checks, accelerators in order, then the board.
+"""1. main() and 1.1 configure_accelerator(s): machine options, accelerators, the board.
 
 run() is the engine's one entry: it replays the steps into a RunContext and builds
 the InitResult from it once, at the end, whichever way the run stopped.
@@ -11,23 +11,39 @@ from kvminit.kvm.device import KvmHost
 
 from . import messages as msg
 from .context import RunContext, strerror
-from .cpu import guest_cpu
+from .cpu import find_cpu_model
 from .e820 import E820Table
 from .errors import KvmInitError, QemuExit
 from .kvm_all import kvm_init
-from .machines import machine_class
-from .pc import kvm_pc_setup_irq_routing, pc_memory_init
+from .kvm_all_modern import kvm_init_modern
+from .layout import machine_property_order, max_ram_below_4g_warning
+from .machines import UnknownMachineType, machine_class
+from .memory import set_memory
+from .pc import pc_init
+from .qemu import DEFAULT, Qemu, modelled
+from .qemuline import memory_option
 from .result import InitResult
+from .smp import SmpRequest, parse_smp
 from .state import InitError
 
-# AccelClass->name, as QEMU 2.6 prints it.
+# AccelClass->name, as QEMU prints it in "Back to"/"falling back to".
 ACCEL_NAMES = {"kvm": "KVM", "tcg": "tcg"}
+
+
+def which_qemu(qemu: Qemu | None, host: KvmHost) -> tuple[Qemu, str | None]:
+    """--qemu, else the host profile's `qemu`, else the newest modelled version."""
+    if qemu is not None:
+        return qemu, None
+    if host.qemu is not None:
+        return modelled(host.qemu)
+    return DEFAULT, None
 
 
 def run(
     machine: MachineConfig,
     host: KvmHost,
     *,
+    qemu: Qemu | None = None,
     keep_open: bool = False,
     trace: bool = True,
     host_note: str | None = None,
@@ -38,15 +54,21 @@ def run(
     caller must close it. Otherwise every fd is closed before returning.
     `host_note` (why this host answers, when `auto` fell back) goes into the result.
     """
-    mc = machine_class(machine.type)
-    ctx = RunContext(machine, mc, host, E820Table(legacy=mc.legacy_e820), tracing=trace)
+    version, qemu_note = which_qemu(qemu, host)
+    try:
+        mc = machine_class(version, machine.type)
+    except UnknownMachineType as e:
+        return _unknown_machine(machine, host, version, qemu_note, host_note, e)
+    ctx = RunContext(machine, mc, host, E820Table(legacy=not version.at_least(7, 2)), version)
+    ctx.tracing = trace
     error: InitError | None = None
     completed = False
     try:
         _run(ctx)
         completed = True
     except QemuExit as e:
-        error = InitError(e.step, e.message, e.errno, e.key, machine.line_of(e.key))
+        where = machine.line_of(e.key), e.hint, machine.option_of(e.key)
+        error = InitError(e.step, e.message, e.errno, e.key, *where)
     finally:
         # Whatever stopped the run (QEMU's exit, Ctrl-C, a bug), no fd outlives it.
         state = ctx.kvm_state
@@ -56,6 +78,8 @@ def run(
     return InitResult(
         machine=machine,
         machine_class=mc,
+        qemu=str(version),
+        qemu_note=qemu_note,
         host_kind=host.kind,
         host_name=host.name,
         host_note=host_note,
@@ -64,46 +88,125 @@ def run(
         warnings=tuple(ctx.warnings),
         kvm_state=state,
         e820=tuple(ctx.e820.entries),
-        e820_legacy=tuple(ctx.e820.reserve) if mc.legacy_e820 else None,
+        e820_legacy=tuple(ctx.e820.reserve) if ctx.e820.legacy else None,
         routing=tuple(state.irq_routes) if state is not None else (),
         trace=tuple(ctx.trace),
         cpu=ctx.cpu,
+        topology=ctx.topology,
+        reserved_memory_end=ctx.reserved_memory_end,
+    )
+
+
+def _unknown_machine(
+    machine: MachineConfig,
+    host: KvmHost,
+    version: Qemu,
+    qemu_note: str | None,
+    host_note: str | None,
+    e: UnknownMachineType,
+) -> InitResult:
+    # vl.c select_machine(): before anything else runs.
+    from .qemuline import machine_option
+
+    loc = f"-machine {machine_option(machine, version)}: " if not version.at_least(7, 2) else ""
+    text = msg.UNKNOWN_MACHINE(version, loc=loc, name=e.name)
+    hint = f"did you mean '{e.close}'?" if e.close else None
+    where = machine.line_of("type"), hint, machine.option_of("type")
+    error = InitError("1", text, None, "type", *where)
+    return InitResult(
+        machine=machine,
+        machine_class=None,
+        qemu=str(version),
+        qemu_note=qemu_note,
+        host_kind=host.kind,
+        host_name=host.name,
+        host_note=host_note,
+        error=error,
     )
 
 
 def _run(ctx: RunContext) -> None:
-    machine, mc = ctx.machine, ctx.mc
+    machine, mc, q = ctx.machine, ctx.mc, ctx.qemu
 
-    # 1. main(): the machine class's CPU limit, checked against maxcpus
-    ctx.step("1", f"machine '{mc.name}' max_cpus", mc.max_cpus)
-    if machine.max_cpus > mc.max_cpus:
-        raise QemuExit(
-            "1",
-            msg.MACHINE_MAX_CPUS.format(num=machine.max_cpus, machine=mc.name, max=mc.max_cpus),
-            key="maxcpus" if machine.maxcpus != machine.smp else "smp",
-        )
+    # 1. main(): -m, -smp and the machine properties, in the order QEMU applies them.
+    if q.at_least(7, 2):
+        for key in machine_property_order(_PROPERTIES):
+            _PROPERTIES[key](ctx)
+    else:
+        # 2.6: set_memory_options(), smp_parse(), then each -machine property in turn.
+        _memory(ctx)
+        _smp(ctx)
+        _max_ram_below_4g(ctx)
+    # kernel-irqchip: allowed and not split unless the machine says otherwise (7.2+).
+    ctx.kernel_irqchip = machine.kernel_irqchip or (
+        "split" if mc.default_kernel_irqchip_split else "on"
+    )
 
     configure_accelerator(ctx)
     assert ctx.accel is not None, "configure_accelerator ends with an accelerator or raises"
 
-    ctx.cpu = guest_cpu(
-        machine.cpu_model,
-        ctx.accel,
-        machine.phys_bits,
-        ctx.host.cpu_vendor(),
-        ctx.host.phys_bits(),
+    if q.at_least(7, 2):
+        if mc.deprecated:
+            ctx.warn(msg.MACHINE_DEPRECATED.format(machine=mc.name, reason=mc.deprecated), "type")
+        # parse_cpu_option(): the model name, before the board
+        find_cpu_model(q, machine.cpu or mc.default_cpu)
+    # 3. the board
+    pc_init(ctx)
+
+
+def _memory(ctx: RunContext) -> None:
+    machine = ctx.machine
+    location = f"-m {memory_option(machine)}: "
+    ctx.memory = set_memory(ctx.qemu, machine.memory, machine.slots, machine.maxmem, location)
+
+
+def _smp(ctx: RunContext) -> None:
+    topology, findings = parse_smp(ctx.qemu, ctx.mc.smp, smp_request(ctx.machine))
+    ctx.add(findings)
+    ctx.topology = topology
+    ctx.step("1", f"-smp: cpus {topology.cpus}, maxcpus {topology.max_cpus}", ctx.mc.max_cpus)
+
+
+def _kvm_type(ctx: RunContext) -> None:
+    # From 7.2 no x86 machine has a kvm-type property (2.6 reaches kvm_init's check).
+    if ctx.machine.kvm_type is not None:
+        raise QemuExit("1", msg.KVM_TYPE_NOT_FOUND.format(machine=ctx.mc.name), key="kvm-type")
+
+
+def _max_ram_below_4g(ctx: RunContext) -> None:
+    tiny = max_ram_below_4g_warning(ctx.qemu, ctx.machine.max_ram_below_4g)
+    if tiny is not None:
+        ctx.add([tiny])
+
+
+# qemu_apply_machine_options() sets these from one QDict, walked bucket by bucket; in the
+# order they go in: -machine's keys, then -smp (as it is read), then -m (after the options).
+_PROPERTIES = {
+    "kvm-type": _kvm_type,
+    "max-ram-below-4g": _max_ram_below_4g,
+    "smp": _smp,
+    "memory": _memory,
+}
+
+
+def smp_request(machine: MachineConfig) -> SmpRequest:
+    return SmpRequest(
+        cpus=machine.smp,
+        maxcpus=machine.maxcpus,
+        sockets=machine.sockets,
+        dies=machine.dies,
+        clusters=machine.clusters,
+        modules=machine.modules,
+        cores=machine.cores,
+        threads=machine.threads,
     )
-    # 3. the board: memory, then the IOAPIC's routes when it is in the kernel
-    pc_memory_init(ctx, ctx.cpu)
-    state = ctx.kvm_state
-    if state is not None and state.kernel_irqchip and not state.split_irqchip:
-        kvm_pc_setup_irq_routing(ctx, state)
 
 
 def configure_accelerator(ctx: RunContext) -> None:
     """1.1: each accelerator in order until one initialises; the last failure is fatal."""
-    machine = ctx.machine
+    machine, q = ctx.machine, ctx.qemu
     failed = False
+    init = kvm_init_modern if q.at_least(7, 2) else kvm_init
     for accel in machine.accel:
         if accel == "tcg":
             ctx.step("1.1.1.1", "acc->init_machine(), tcg_init()", 0)
@@ -111,12 +214,14 @@ def configure_accelerator(ctx: RunContext) -> None:
             break
         ctx.step("1.1.1.1", "acc->init_machine(), kvm_init()")
         try:
-            ctx.kvm_state = kvm_init(ctx)
+            ctx.kvm_state = init(ctx)
         except KvmInitError as e:
             failed = True
             lines = [
                 *e.lines,
-                msg.ACCEL_INIT_FAILED.format(accel=ACCEL_NAMES[accel], strerror=strerror(e.ret)),
+                msg.ACCEL_INIT_FAILED(
+                    q, loc=ctx.loc, accel=ACCEL_NAMES[accel], strerror=strerror(e.ret)
+                ),
             ]
             ctx.step("1.1.1.1", "kvm_init()", e.ret)
             if accel != machine.accel[-1]:
@@ -128,4 +233,4 @@ def configure_accelerator(ctx: RunContext) -> None:
         ctx.accel = "kvm"
         break
     if failed:
-        ctx.warn(msg.BACK_TO_ACCEL.format(accel=ACCEL_NAMES[ctx.accel or "tcg"]), "accel")
+        ctx.warn(msg.BACK_TO_ACCEL(q, accel=ACCEL_NAMES[ctx.accel or "tcg"]), "accel")

@@ -7,6 +7,7 @@ helpers of the same names, traced as the seed writes them.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,7 +20,14 @@ from kvminit.kvm.errors import strerror as _strerror
 from .cpu import GuestCpu
 from .e820 import E820Table
 from .machines import MachineClass
+from .memory import Memory
+from .qemu import Qemu
+from .smp import Topology
 from .state import KVMState, TraceStep
+
+# Where QEMU 7.2+ says an error_report comes from while KVM initialises: the -accel
+# option as `kvminit qemu-args` writes it. 2.6 printed no locations.
+ACCEL_LOCATION = "-accel kvm: "
 
 
 @dataclass
@@ -28,6 +36,7 @@ class RunContext:
     mc: MachineClass
     host: KvmHost
     e820: E820Table
+    qemu: Qemu
     tracing: bool = True  # a batch that reads no trace skips recording it
     trace: list[TraceStep] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
@@ -35,6 +44,15 @@ class RunContext:
     accel: str | None = None
     kvm_state: KVMState | None = None
     cpu: GuestCpu | None = None
+    topology: Topology | None = None  # -smp as QEMU settled it
+    memory: Memory | None = None  # -m as QEMU settled it
+    reserved_memory_end: int | None = None  # fw_cfg etc/reserved-memory-end, with hotplug
+    kernel_irqchip: str = "on"  # on | off | split, the machine's default filled in
+
+    @property
+    def loc(self) -> str:
+        """The location prefix of kvm_init's error_report lines (none in 2.6)."""
+        return ACCEL_LOCATION if self.qemu.at_least(7, 2) else ""
 
     def step(self, number: str, call: str, result: int | str | None = None) -> None:
         if self.tracing:
@@ -46,7 +64,7 @@ class RunContext:
     def add(self, findings: list[Finding]) -> None:
         """Findings of a pure rule (no line yet), placed at their keys' lines."""
         for f in findings:
-            self.warn(f.message, f.key)
+            self.warnings.append(self.machine.finding(f.message, f.key, f.hint))
 
 
 def strerror(ret: int) -> str:
@@ -55,7 +73,7 @@ def strerror(ret: int) -> str:
 
 
 def kvm_check_extension(ctx: RunContext, s: KVMState, cap: Cap, step: str) -> int:
-    """On the system fd, as QEMU 2.6 does; an ioctl error counts as 0."""
+    """On the system fd; an ioctl error counts as 0."""
     assert s.kvm is not None, "kvm_check_extension before 2.1"
     try:
         ret = s.kvm.check_extension(cap)
@@ -64,6 +82,55 @@ def kvm_check_extension(ctx: RunContext, s: KVMState, cap: Cap, step: str) -> in
     if ctx.tracing:
         ctx.step(step, f"kvm_check_extension({cap.name})", ret)
     return max(ret, 0)
+
+
+def kvm_vm_check_extension(ctx: RunContext, s: KVMState, cap: Cap, step: str) -> int:
+    """On the VM fd; only when that ioctl fails, once more on the system fd (QEMU 7.2+)."""
+    assert s.vm is not None, "kvm_vm_check_extension before 2.6"
+    try:
+        ret = s.vm.check_extension(cap)
+    except KvmError as e:
+        if ctx.tracing:
+            ctx.step(step, f"kvm_vm_check_extension({cap.name})", -e.errno)
+        return kvm_check_extension(ctx, s, cap, step)
+    if ctx.tracing:
+        ctx.step(step, f"kvm_vm_check_extension({cap.name})", ret)
+    return ret
+
+
+def kvm_vm_enable_cap(ctx: RunContext, s: KVMState, cap: Cap, step: str, *args: int) -> int:
+    """KVM_ENABLE_CAP on the VM fd with `args` (the rest 0): 0 or -errno."""
+    vm = s.vm
+    assert vm is not None, "kvm_vm_enable_cap before 2.6"
+    shown = ", ".join(str(a) for a in args)
+    call = f"kvm_vm_enable_cap({cap.name}, 0{', ' + shown if shown else ''})"
+    return kvm_vm_ioctl(ctx, step, call, lambda: vm.enable_cap(cap, list(args)))
+
+
+def kvm_get_msr_list(
+    ctx: RunContext, step: str, name: str, ioctl: Callable[[int], list[int]]
+) -> list[int]:
+    """QEMU's two calls: nmsrs = 0 (E2BIG, with the count), then a list that holds them.
+
+    Raises KvmError with the errno of the call that failed (E2BIG is expected of the first).
+    """
+    try:
+        indices = ioctl(0)
+    except KvmError as e:
+        ctx.step(step, f"kvm_ioctl({name}, nmsrs=0)", -e.errno)
+        if e.errno != errno.E2BIG:
+            raise
+        needed = e.needed or 0
+    else:
+        ctx.step(step, f"kvm_ioctl({name}, nmsrs=0)", 0)
+        needed = len(indices)
+    try:
+        indices = ioctl(needed)
+    except KvmError as e:
+        ctx.step(step, f"kvm_ioctl({name}, nmsrs={needed})", -e.errno)
+        raise
+    ctx.step(step, f"kvm_ioctl({name}, nmsrs={needed})", len(indices))
+    return indices
 
 
 def kvm_vm_ioctl(ctx: RunContext, step: str, call: str, op: Callable[[], object]) -> int:

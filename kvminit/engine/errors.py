@@ -20,12 +20,18 @@ class QemuExit(Exception):
     """One of QEMU's exit(1) branches: the run ends here, no fallback."""
 
     def __init__(
-        self, step: str, message: str, errno: int | None = None, key: str | None = None
+        self,
+        step: str,
+        message: str,
+        errno: int | None = None,
+        key: str | None = None,
+        hint: str | None = None,
     ) -> None:
         self.step = step
         self.message = message
         self.errno = errno
         self.key = key
+        self.hint = hint  # kvminit's advice beside QEMU's words
         super().__init__(message)
 
 

@@ -44,16 +44,16 @@ def kvm_init(ctx: RunContext) -> KVMState:
 
 
 def _kvm_init(ctx: RunContext, s: KVMState) -> None:
-    machine = ctx.machine
+    machine, q = ctx.machine, ctx.qemu
+    topology = ctx.topology
+    assert topology is not None, "kvm_init before -smp is parsed"
 
     # 2.1 qemu_open("/dev/kvm")
     try:
         s.kvm = ctx.host.open()
     except KvmError as e:
         ctx.step("2.1", 'qemu_open("/dev/kvm")', -e.errno)
-        raise KvmInitError(
-            "2.1", -e.errno, [msg.KVM_OPEN_FAILED.format(strerror=e.strerror)]
-        ) from None
+        raise KvmInitError("2.1", -e.errno, [msg.KVM_OPEN_FAILED(q, strerror=e.strerror)]) from None
     s.fd = s.kvm.fd
     ctx.step("2.1", 'qemu_open("/dev/kvm")', s.fd)
 
@@ -66,9 +66,9 @@ def _kvm_init(ctx: RunContext, s: KVMState) -> None:
     if ret < KVM_API_VERSION:
         if ret >= 0:
             ret = -errno.EINVAL
-        raise KvmInitError("2.2", ret, [msg.KVM_VERSION_TOO_OLD])
+        raise KvmInitError("2.2", ret, [msg.KVM_VERSION_TOO_OLD(q)])
     if ret > KVM_API_VERSION:
-        raise KvmInitError("2.2", -errno.EINVAL, [msg.KVM_VERSION_NOT_SUPPORTED])
+        raise KvmInitError("2.2", -errno.EINVAL, [msg.KVM_VERSION_NOT_SUPPORTED(q)])
 
     # 2.3 nr_slots; "If unspecified, use the default value"
     s.nr_slots = kvm_check_extension(ctx, s, Cap.KVM_CAP_NR_MEMSLOTS, "2.3") or 32
@@ -79,22 +79,20 @@ def _kvm_init(ctx: RunContext, s: KVMState) -> None:
         kvm_check_extension(ctx, s, Cap.KVM_CAP_MAX_VCPUS, "2.5") or s.soft_vcpus_limit
     )
     for name, num, key in (
-        ("SMP", machine.smp, "smp"),
-        ("hotpluggable", machine.max_cpus, "maxcpus"),
+        ("SMP", topology.cpus, "smp"),
+        ("hotpluggable", topology.max_cpus, "maxcpus"),
     ):
         if num > s.soft_vcpus_limit:
-            ctx.warn(msg.SOFT_VCPUS_LIMIT.format(name=name, num=num, limit=s.soft_vcpus_limit), key)
+            ctx.warn(msg.SOFT_VCPUS_LIMIT(q, name=name, num=num, limit=s.soft_vcpus_limit), key)
             if num > s.hard_vcpus_limit:
                 raise QemuExit(
                     "2.5",
-                    msg.HARD_VCPUS_LIMIT.format(name=name, num=num, limit=s.hard_vcpus_limit),
+                    msg.HARD_VCPUS_LIMIT(q, name=name, num=num, limit=s.hard_vcpus_limit),
                     key=key,
                 )
 
-    # kvm-type: only machine classes with a kvm_type hook take it.
-    if ctx.mc.has_kvm_type:  # pragma: no cover - no x86 PC class has one
-        s.vm_type = 0
-    elif machine.kvm_type is not None:
+    # kvm-type: only machine classes with a kvm_type hook take it, and no x86 PC class has one.
+    if machine.kvm_type is not None:
         raise KvmInitError(
             "2.6",
             -errno.EINVAL,
@@ -119,20 +117,20 @@ def _kvm_init(ctx: RunContext, s: KVMState) -> None:
                 "2.6",
                 ret,
                 [
-                    msg.CREATE_VM_FAILED.format(errno=-ret, strerror=strerror(ret)),
+                    msg.CREATE_VM_FAILED(q, errno=-ret, strerror=strerror(ret)),
                     msg.CREATE_VM_EINTR_FOREVER.format(tries=tries),
                 ],
             )
     if ret < 0:
         raise KvmInitError(
-            "2.6", ret, [msg.CREATE_VM_FAILED.format(errno=-ret, strerror=strerror(ret))]
+            "2.6", ret, [msg.CREATE_VM_FAILED(q, errno=-ret, strerror=strerror(ret))]
         )
     s.vmfd = ret
 
     # 2.7 kvm_check_extension_list(): generic, then the arch's list
     for cap in (*KVM_REQUIRED_CAPABILITIES, *KVM_ARCH_REQUIRED_CAPABILITIES):
         if not kvm_check_extension(ctx, s, cap, "2.7"):
-            raise KvmInitError("2.7", -errno.EINVAL, [msg.MISSING_CAP.format(name=cap.name)])
+            raise KvmInitError("2.7", -errno.EINVAL, [msg.MISSING_CAP(q, name=cap.name)])
 
     # 2.8 coalesced MMIO and the flags read alongside it
     s.coalesced_mmio = kvm_check_extension(ctx, s, Cap.KVM_CAP_COALESCED_MMIO, "2.8")
@@ -162,7 +160,7 @@ def _kvm_init(ctx: RunContext, s: KVMState) -> None:
     kvm_arch_init(ctx, s)
 
     # 2.11 machine_kernel_irqchip_allowed(), 2.12 kvm_irqchip_create()
-    allowed = machine.kernel_irqchip in ("on", "split")
+    allowed = ctx.kernel_irqchip in ("on", "split")
     ctx.step("2.11", "machine_kernel_irqchip_allowed()", int(allowed))
     if allowed:
         kvm_irqchip_create(ctx, s)

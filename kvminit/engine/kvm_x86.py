@@ -6,7 +6,7 @@ from kvminit.kvm.caps import Cap
 from kvminit.kvm.errors import KvmError
 
 from . import messages as msg
-from .context import RunContext, kvm_check_extension, kvm_vm_ioctl
+from .context import RunContext, kvm_check_extension, kvm_get_msr_list, kvm_vm_ioctl
 from .e820 import E820_RESERVED
 from .errors import KvmInitError, QemuExit, irqchip_exit
 from .layout import IDENTITY_BASE_DEFAULT, IDENTITY_BASE_MOVED, IDENTITY_MAP_SIZE, TSS_OFFSET
@@ -41,17 +41,15 @@ _check = kvm_check_extension
 def kvm_get_supported_msrs(ctx: RunContext, s: KVMState) -> None:
     """2.10.1: the MSR index list and the has_msr_* flags derived from it.
 
-    QEMU's first KVM_GET_MSR_INDEX_LIST (nmsrs = 0) expects E2BIG with the count;
-    the device does that exchange. An error here is the second call failing,
-    which QEMU returns through kvm_arch_init to err:, E2BIG included.
+    QEMU's first KVM_GET_MSR_INDEX_LIST (nmsrs = 0) expects E2BIG with the count; an
+    error of either call is returned through kvm_arch_init to err:, E2BIG included.
     """
-    assert s.kvm is not None, "kvm_get_supported_msrs before 2.1"
+    kvm = s.kvm
+    assert kvm is not None, "kvm_get_supported_msrs before 2.1"
     try:
-        indices = s.kvm.msr_index_list()
+        indices = kvm_get_msr_list(ctx, "2.10.1", "KVM_GET_MSR_INDEX_LIST", kvm.msr_index_list)
     except KvmError as e:
-        ctx.step("2.10.1", "kvm_ioctl(KVM_GET_MSR_INDEX_LIST)", -e.errno)
         raise KvmInitError("2.10.1", -e.errno, []) from None
-    ctx.step("2.10.1", "kvm_ioctl(KVM_GET_MSR_INDEX_LIST)", len(indices))
     s.msr_indices = indices
     present = set(indices)
     s.has_msr = {name: index in present for name, index in SUPPORTED_MSR_FLAGS}
@@ -121,14 +119,14 @@ def kvm_arch_irqchip_create(ctx: RunContext, s: KVMState) -> int:
     """2.12.1: split irqchip through KVM_ENABLE_CAP; 1 when done, 0 to fall back."""
     vm = s.vm
     assert vm is not None, "kvm_arch_irqchip_create before 2.6"
-    if ctx.machine.kernel_irqchip != "split":
+    if ctx.kernel_irqchip != "split":
         ctx.step("2.12.1", "kvm_arch_irqchip_create()", 0)
         return 0
     cap = Cap.KVM_CAP_SPLIT_IRQCHIP
     call = "kvm_vm_enable_cap(KVM_CAP_SPLIT_IRQCHIP, 0, 24)"
     ret = kvm_vm_ioctl(ctx, "2.12.1", call, lambda: vm.enable_cap(cap, [IOAPIC_NUM_PINS]))
     if ret:
-        raise irqchip_exit("2.12.1", msg.SPLIT_IRQCHIP_FAILED, ret)
+        raise irqchip_exit("2.12.1", msg.SPLIT_IRQCHIP_FAILED.variant(ctx.qemu), ret)
     s.split_irqchip = True
     return 1
 
@@ -145,4 +143,6 @@ def kvm_arch_init_irq_routing(ctx: RunContext, s: KVMState) -> None:
         # The IOAPIC is in QEMU and the LAPICs in KVM: reserve MSI routes for its pins.
         for _ in range(IOAPIC_NUM_PINS):
             if kvm_irqchip_add_msi_route(ctx, s, 0, 0, "2.12.3.1") < 0:
-                raise QemuExit("2.12.3.1", msg.SPLIT_IRQ_MODE_FAILED, key="kernel-irqchip")
+                raise QemuExit(
+                    "2.12.3.1", msg.SPLIT_IRQ_MODE_FAILED(ctx.qemu), key="kernel-irqchip"
+                )

@@ -10,12 +10,14 @@ refuse raises QemuExit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from kvminit.config import Finding
 
 from . import messages as msg
+from .qemu import Qemu
 
 KiB: Final = 1 << 10
 MiB: Final = 1 << 20
@@ -73,38 +75,114 @@ class RamSplit:
 
 
 def ram_split(
-    family: Family, ram: int, gigabyte_align: bool, max_ram_below_4g: int | None
+    qemu: Qemu, family: Family, ram: int, gigabyte_align: bool, max_ram_below_4g: int | None
 ) -> tuple[RamSplit, list[Finding]]:
-    """Below/above-4G RAM sizes by the family's rules (pc_init1 / pc_q35_init)."""
+    """Below/above-4G RAM sizes as pc_init1 / pc_q35_init split them, for that QEMU.
+
+    `max_ram_below_4g` is the machine property (None: not given). The arithmetic is
+    C's unsigned: `ram - lowmem` wraps when RAM is below the limit, and QEMU then warns.
+    """
     findings: list[Finding] = []
-    if max_ram_below_4g is not None and max_ram_below_4g < MAX_RAM_BELOW_4G_MIN:
-        findings.append(
-            Finding(msg.MAX_RAM_BELOW_4G_TINY.format(value=max_ram_below_4g), "max-ram-below-4g")
-        )
-    if family == "q35":
-        lowmem = Q35_LOWMEM_SPLIT if ram >= Q35_LOWMEM_SMALL else Q35_LOWMEM_SMALL
-        max_below = max_ram_below_4g or Q35_MAX_RAM_BELOW_4G_DEFAULT
-        if lowmem > max_below:
-            lowmem = max_below
-            if ram - lowmem > lowmem and lowmem & (GiB - 1):
-                findings.append(
-                    Finding(
-                        msg.Q35_POOR_PERFORMANCE.format(ram=ram, limit=max_below),
-                        "max-ram-below-4g",
-                    )
-                )
+    mrb = max_ram_below_4g
+    if not qemu.at_least(7, 2):
+        lowmem, warning = _split_2_6(family, ram, gigabyte_align, mrb)
+    elif family == "q35":
+        lowmem, warning = _split_q35(ram, mrb)
     else:
-        max_below = max_ram_below_4g or I440FX_LOWMEM_DEFAULT
-        lowmem = max_below
-        if ram >= max_below and gigabyte_align:
-            lowmem = min(lowmem, I440FX_LOWMEM_GIGABYTE_ALIGNED)
-            if lowmem & (GiB - 1):
-                findings.append(
-                    Finding(msg.LARGE_MACHINE_NOT_1G.format(limit=max_below), "max-ram-below-4g")
-                )
+        lowmem, warning = _split_i440fx(ram, gigabyte_align, mrb)
+    if warning is not None:
+        findings.append(Finding(warning, "max-ram-below-4g"))
     if ram >= lowmem:
         return RamSplit(lowmem, ram - lowmem), findings
     return RamSplit(ram, 0), findings
+
+
+def max_ram_below_4g_warning(qemu: Qemu, value: int | None) -> Finding | None:
+    """The property's setter: under 1 MiB "BIOS may not work" (the value is kept)."""
+    if value is None or value >= MAX_RAM_BELOW_4G_MIN:
+        return None
+    return Finding(msg.MAX_RAM_BELOW_4G_TINY(qemu, value=value), "max-ram-below-4g")
+
+
+# The i440fx host's 32-bit PCI hole runs from the end of low RAM to the IOAPIC; QEMU
+# asserts it is not empty (range_set_bounds), so low RAM must end below 0xfec00000.
+IO_APIC_DEFAULT_ADDRESS: Final = 0xFEC00000
+
+
+def pci_hole32_assertion(qemu: Qemu, family: Family, below_4g: int) -> str | None:
+    """The abort QEMU 7.2+ hits when an i440fx's RAM below 4G reaches the IOAPIC."""
+    if family != "i440fx" or not qemu.at_least(7, 2) or below_4g < IO_APIC_DEFAULT_ADDRESS:
+        return None
+    if below_4g == IO_APIC_DEFAULT_ADDRESS:
+        line = 79 if qemu.at_least(10, 0) else 77
+        return msg.RANGE_EMPTY_ASSERT.format(line=line)
+    line = 43 if qemu.at_least(10, 0) else 41
+    return msg.RANGE_INVARIANT_ASSERT.format(line=line)
+
+
+def machine_property_order(keys: Iterable[str]) -> list[str]:
+    """The order QEMU 7.2+ applies machine properties in: a QDict's, bucket by bucket.
+
+    qdict_first()/qdict_next() walk tdb_hash(key) % 512 upwards (qobject/qdict.c); within a
+    bucket the key inserted last comes first, and -smp goes in after -machine's keys.
+    """
+
+    def bucket(key: str) -> int:
+        value = (0x238F13AF * len(key)) & 0xFFFFFFFF
+        for i, c in enumerate(key.encode()):
+            value = (value + (c << (i * 5 % 24))) & 0xFFFFFFFF
+        return ((1103515243 * value + 12345) & 0xFFFFFFFF) % 512
+
+    inserted = list(keys)
+    return sorted(inserted, key=lambda k: (bucket(k), -inserted.index(k)))
+
+
+def _wrapping_sub(a: int, b: int) -> int:
+    return (a - b) % (1 << 64)  # ram_addr_t
+
+
+def _split_2_6(
+    family: Family, ram: int, gigabyte_align: bool, mrb: int | None
+) -> tuple[int, str | None]:
+    # 2.6: the property can only lower the split; it defaults to 3.5G at instance init
+    # and 0 is a real value (no RAM below 4G at all).
+    limit = I440FX_LOWMEM_DEFAULT if mrb is None else mrb
+    if family == "q35":
+        lowmem = Q35_LOWMEM_SPLIT if ram >= Q35_LOWMEM_SMALL else Q35_LOWMEM_SMALL
+    elif ram >= I440FX_LOWMEM_DEFAULT:
+        lowmem = I440FX_LOWMEM_GIGABYTE_ALIGNED if gigabyte_align else I440FX_LOWMEM_DEFAULT
+    else:
+        lowmem = I440FX_LOWMEM_DEFAULT
+    warning = None
+    if lowmem > limit:
+        lowmem = limit
+        if _wrapping_sub(ram, lowmem) > lowmem and lowmem & (GiB - 1):
+            warning = msg.LARGE_MACHINE_NOT_1G_2_6.format(limit=limit)
+    return lowmem, warning
+
+
+def _split_i440fx(ram: int, gigabyte_align: bool, mrb: int | None) -> tuple[int, str | None]:
+    # 7.2+ pc_init1 (and isapc): the property may raise the split up to 4G.
+    limit = mrb or I440FX_LOWMEM_DEFAULT
+    lowmem = limit
+    warning = None
+    if ram >= limit and gigabyte_align:
+        lowmem = min(lowmem, I440FX_LOWMEM_GIGABYTE_ALIGNED)
+        if lowmem & (GiB - 1):
+            warning = msg.LARGE_MACHINE_NOT_1G.format(limit=limit)
+    return lowmem, warning
+
+
+def _split_q35(ram: int, mrb: int | None) -> tuple[int, str | None]:
+    # 7.2+ pc_q35_init: 2 GiB below 4G once RAM reaches 2.75 GiB; the property only lowers it.
+    lowmem = Q35_LOWMEM_SPLIT if ram >= Q35_LOWMEM_SMALL else Q35_LOWMEM_SMALL
+    limit = mrb or Q35_MAX_RAM_BELOW_4G_DEFAULT
+    warning = None
+    if lowmem > limit:
+        lowmem = limit
+        if _wrapping_sub(ram, lowmem) > lowmem and lowmem & (GiB - 1):
+            warning = msg.Q35_POOR_PERFORMANCE.format(ram=ram, limit=limit)
+    return lowmem, warning
 
 
 def pci_hole64_size(family: Family, pci_enabled: bool) -> int:
@@ -115,18 +193,58 @@ def pci_hole64_size(family: Family, pci_enabled: bool) -> int:
     return I440FX_PCI_HOST_HOLE64_SIZE_DEFAULT
 
 
-def max_used_gpa(split: RamSplit, phys_bits: int, hole64: int) -> int:
+@dataclass(frozen=True)
+class DeviceMemory:
+    """The region memory hotplug reserves above RAM (pc_get_device_memory_range)."""
+
+    base: int
+    size: int
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+
+def pci_hole64_start(
+    split: RamSplit, devmem: DeviceMemory | None, broken_reserved_end: bool = False
+) -> int:
+    """pc_pci_hole64_start(): above RAM, or above the hotplug region when there is one."""
+    if devmem is not None:
+        start = devmem.base if broken_reserved_end else devmem.end
+    else:
+        start = split.above_4g_end
+    return round_up(start, GiB)
+
+
+def max_used_gpa(
+    qemu: Qemu,
+    split: RamSplit,
+    lm: bool,
+    phys_bits: int,
+    hole64: int,
+    *,
+    broken_32bit_mem_addr_check: bool = True,
+    devmem: DeviceMemory | None = None,
+    broken_reserved_end: bool = False,
+) -> int:
     """pc_max_used_gpa(): the highest guest-physical address the board may use."""
-    if phys_bits <= 32:
-        # 32-bit systems have no 64-bit hole: the CPU's own limit.
-        return (1 << phys_bits) - 1
-    hole64_start = round_up(split.above_4g_end, GiB)
-    return hole64_start + hole64 - 1
+    if not qemu.at_least(10, 0):
+        # 7.2: "32-bit systems don't have hole64 thus return max CPU address"
+        if phys_bits <= 32:
+            return (1 << phys_bits) - 1
+        return pci_hole64_start(split, devmem, broken_reserved_end) + hole64 - 1
+    if lm:
+        return pci_hole64_start(split, devmem, broken_reserved_end) + hole64 - 1
+    if broken_32bit_mem_addr_check:
+        return (1 << phys_bits) - 1  # "old value for compatibility reasons"
+    if devmem is not None:
+        return devmem.end - 1
+    return split.above_4g_end - 1
 
 
-def amd_ht_relocation(split: RamSplit, phys_bits: int, hole64: int) -> RamSplit:
-    """RAM above 4G moves past the HyperTransport range when it could reach it."""
-    if max_used_gpa(split, phys_bits, hole64) >= AMD_HT_START:
+def amd_ht_relocation(split: RamSplit, max_used: int) -> RamSplit:
+    """RAM above 4G moves past the HyperTransport range when the board could reach it."""
+    if max_used >= AMD_HT_START:
         return RamSplit(split.below_4g, split.above_4g, AMD_ABOVE_1TB_START)
     return split
 

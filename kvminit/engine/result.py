@@ -14,6 +14,7 @@ from . import messages as msg
 from .cpu import GuestCpu
 from .e820 import E820Entry, encode_etc_e820, encode_legacy
 from .machines import MachineClass
+from .smp import Topology
 from .state import InitError, KVMState, TraceStep
 
 JSON_FORMAT = 1  # bumped when a change breaks a reader of the JSON documents
@@ -26,10 +27,12 @@ class NoLegacyE820(KvminitError):
 @dataclass(frozen=True)
 class InitResult:
     machine: MachineConfig
-    machine_class: MachineClass
+    machine_class: MachineClass | None  # None: the QEMU version has no such machine type
+    qemu: str
     host_kind: str
     host_name: str
     host_note: str | None = None  # why this host answered (`auto` fell back to a profile)
+    qemu_note: str | None = None  # how an unmodelled QEMU version was mapped
     accel: str | None = None
     error: InitError | None = None
     warnings: Sequence[Finding] = ()
@@ -39,6 +42,8 @@ class InitResult:
     routing: Sequence[RoutingEntry] = ()
     trace: Sequence[TraceStep] = field(default=(), repr=False)
     cpu: GuestCpu | None = None
+    topology: Topology | None = None
+    reserved_memory_end: int | None = None  # fw_cfg etc/reserved-memory-end (memory hotplug)
 
     @property
     def ok(self) -> bool:
@@ -51,13 +56,15 @@ class InitResult:
     def legacy_e820(self) -> bytes:
         """The bytes of fw_cfg item FW_CFG_E820_TABLE; NoLegacyE820 where the type lacks it."""
         if self.e820_legacy is None:
-            raise NoLegacyE820(msg.LEGACY_E820_REMOVED.format(machine=self.machine_class.name))
+            raise NoLegacyE820(msg.LEGACY_E820_REMOVED.format(qemu=self.qemu))
         return encode_legacy(self.e820_legacy)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": JSON_FORMAT,
+            "qemu": self.qemu,
             "machine": self.machine.normalised(),
+            "machine_type": self.machine_class.name if self.machine_class else None,
             "host": {"kind": self.host_kind, "name": self.host_name, "note": self.host_note},
             "accel": self.accel,
             "ok": self.ok,
@@ -65,6 +72,7 @@ class InitResult:
             "warnings": [w.to_json() for w in self.warnings],
             "kvm_state": self.kvm_state.to_json() if self.kvm_state and self.ok else None,
             "e820": [e.to_json() for e in self.e820],
+            "fw_cfg": {"etc/reserved-memory-end": self.reserved_memory_end},
             "routing": [r.to_json() for r in self.routing],
             "trace": [t.to_json() for t in self.trace],
         }

@@ -26,11 +26,12 @@ def kvm_add_routing_entry(s: KVMState, entry: RoutingEntry) -> None:
 
 
 def kvm_irqchip_get_virq(s: KVMState) -> int:
-    """The lowest unused GSI in the bitmap, or -ENOSPC."""
+    """The lowest unused GSI below gsi_count, or -ENOSPC."""
     for i, word in enumerate(s.used_gsi_bitmap):
         zeroes = ~word & 0xFFFFFFFF
         if zeroes:
-            return (zeroes & -zeroes).bit_length() - 1 + i * 32
+            virq = (zeroes & -zeroes).bit_length() - 1 + i * 32
+            return virq if virq < s.gsi_count else -errno.ENOSPC
     return -errno.ENOSPC
 
 
@@ -42,9 +43,7 @@ def kvm_irqchip_commit_routes(ctx: RunContext, s: KVMState, step: str) -> None:
     call = f"kvm_vm_ioctl(KVM_SET_GSI_ROUTING, nr={len(routes)})"
     ret = kvm_vm_ioctl(ctx, step, call, lambda: vm.set_gsi_routing(routes))
     if ret < 0:
-        raise QemuExit(
-            step, f"{msg.COMMIT_ROUTES_ASSERT} (KVM_SET_GSI_ROUTING: {strerror(ret)})", -ret
-        )
+        raise QemuExit(step, msg.COMMIT_ROUTES_ASSERT(ctx.qemu, strerror=strerror(ret)), -ret)
 
 
 def kvm_irqchip_add_msi_route(
@@ -61,12 +60,23 @@ def kvm_irqchip_add_msi_route(
     return virq
 
 
+def kvm_irqchip_add_msi_route_batched(s: KVMState, address: int, data: int) -> int:
+    """QEMU 7.2+: the route joins the table; the caller commits once for all of them."""
+    if not s.gsi_routing_allowed:
+        return -errno.ENOSYS
+    virq = kvm_irqchip_get_virq(s)
+    if virq < 0:
+        return virq
+    kvm_add_routing_entry(s, RoutingEntry.for_msi(virq, address & 0xFFFFFFFF, address >> 32, data))
+    return virq
+
+
 def kvm_irqchip_add_irq_route(
     ctx: RunContext, s: KVMState, irq: int, irqchip: int, pin: int
 ) -> int:
     if pin >= s.gsi_count:
         # QEMU asserts this and aborts: a kernel with fewer routes than IOAPIC pins.
-        raise QemuExit("3", msg.ADD_IRQ_ROUTE_ASSERT)
+        raise QemuExit("3", msg.ADD_IRQ_ROUTE_ASSERT(ctx.qemu))
     kvm_add_routing_entry(
         s, RoutingEntry(gsi=irq, type=KVM_IRQ_ROUTING_IRQCHIP, irqchip=irqchip, pin=pin)
     )

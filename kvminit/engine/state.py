@@ -26,14 +26,19 @@ class KVMState:
     fd: int = -1
     vmfd: int = -1
     vm_type: int = 0
+    immediate_exit: int = 0  # kvm_immediate_exit (7.2+)
     nr_slots: int = 0
+    nr_as: int = 0  # address spaces (7.2+: KVM_CAP_MULTI_ADDRESS_SPACE, at least 1)
     soft_vcpus_limit: int = 0
     hard_vcpus_limit: int = 0
     coalesced_mmio: int = 0
+    coalesced_pio: int = 0  # 7.2+
+    manual_dirty_log_protect: int = 0  # 7.2+: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled
     broken_set_mem_region: int = 1
     vcpu_events: int = 0
     robust_singlestep: int = 0
     debugregs: int = 0
+    max_nested_state_len: int = 0  # 7.2+: KVM_CAP_NESTED_STATE
     direct_msi: bool = False  # kvm_direct_msi_allowed
     intx_set_mask: int = 0
     irq_set_ioctl: str = "KVM_IRQ_LINE"
@@ -43,11 +48,22 @@ class KVMState:
     resamplefds: bool = False  # kvm_resamplefds_allowed
     vm_attributes: bool = False  # kvm_vm_attributes_allowed
     ioeventfd_any_length: bool = False  # kvm_ioeventfd_any_length_allowed
+    guest_debug: bool = False  # 7.2+: kvm_has_guest_debug
+    sstep_flags: int = 0  # 7.2+: KVM_CAP_SET_GUEST_DEBUG2
+    guest_memfd: bool = False  # 10.0: kvm_guest_memfd_supported
+    memory_attributes: int = 0  # 10.0: KVM_CAP_MEMORY_ATTRIBUTES (VM fd)
+    sync_mmu: int = 0  # 7.2+: KVM_CAP_SYNC_MMU (VM fd)
+    binary_stats: bool = False  # 7.2+: KVM_CAP_BINARY_STATS_FD
     # 2.10 kvm_arch_init (target-i386/kvm.c globals)
     xsave: int = 0
     xcrs: int = 0
     pit_state2: int = 0
+    sregs2: bool = False  # 7.2+: has_sregs2
+    hv_vpindex_settable: int = 0  # 7.2+
+    exception_payload: int = 0  # 7.2+: has_exception_payload (enabled when non-zero)
+    triple_fault_event: int = 0  # 7.2+: enabled when non-zero
     msr_indices: list[int] = field(default_factory=list)
+    feature_msrs: list[int] = field(default_factory=list)  # 7.2+: kvm_feature_msrs
     has_msr: dict[str, bool] = field(default_factory=dict)
     lm_capable_kernel: bool = False
     identity_base: int = 0
@@ -55,6 +71,10 @@ class KVMState:
     unpoison_registered: bool = False
     nr_mmu_pages: int | None = None
     smm: bool = False
+    notify_vmexit: int = 0  # 7.2+: KVM_CAP_X86_NOTIFY_VMEXIT (enabled when non-zero)
+    user_space_msr: bool = False  # 7.2+: MSR filter for MSR_CORE_THREAD_COUNT installed
+    max_apic_id: int = 0  # 7.2+: KVM_CAP_MAX_VCPU_ID enabled with the board's apic_id_limit
+    x2apic_api: bool = False  # 7.2+: KVM_CAP_X2APIC_API enabled (more than 255 APIC IDs)
     # 2.11 / 2.12 irqchip and routing
     kernel_irqchip: bool = False
     split_irqchip: bool = False
@@ -109,10 +129,12 @@ class InitError:
     errno: int | None = None
     key: str | None = None  # the machine-file key the failure comes from, if any
     line: int | None = None  # that key's line
+    hint: str | None = None  # kvminit's own advice ("did you mean ..."), never QEMU's words
+    option: str | None = None  # the QEMU option the key came from (a converted command line)
 
     @property
     def finding(self) -> Finding:
-        return Finding(self.message, self.key, self.line)
+        return Finding(self.message, self.key, self.line, self.hint, self.option)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -121,4 +143,6 @@ class InitError:
             "errno": self.errno,
             "key": self.key,
             "line": self.line,
+            "hint": self.hint,
+            **({"option": self.option} if self.option is not None else {}),
         }

@@ -10,6 +10,7 @@ from kvminit.kvm.abi import KVM_IRQ_ROUTING_IRQCHIP
 from kvminit.kvm.device import RoutingEntry
 
 if TYPE_CHECKING:
+    from kvminit.engine.cpu_models import CpuModel
     from kvminit.engine.machines import MachineClass
     from kvminit.kvm.profile import HostProfile
 
@@ -49,13 +50,20 @@ def hosts_table(hosts: Sequence[tuple[str, HostProfile, bool]]) -> str:
 
 
 def machines_table(classes: Sequence[MachineClass]) -> str:
-    lines = [
-        f"{'type':<16} {'class':<16} {'max_cpus':>8}  gigabyte_align  amd_1tb_hole  legacy_e820"
-    ]
+    head = f"{'type':<16} {'class':<16} {'max_cpus':>8}  gigabyte_align  amd_1tb_hole  deprecated"
+    lines = [head]
     for mc in classes:
         shown = mc.alias or mc.name
         lines.append(
             f"{shown:<16} {mc.name:<16} {mc.max_cpus:>8}  {mc.gigabyte_align!s:<14}  "
-            f"{mc.enforce_amd_1tb_hole!s:<12}  {mc.legacy_e820!s}"
+            f"{mc.enforce_amd_1tb_hole!s:<12}  {'yes' if mc.deprecated else ''}"
         )
+    return "\n".join(lines)
+
+
+def cpus_table(models: Sequence[tuple[str, CpuModel]]) -> str:
+    lines = [f"{'name':<32} {'model':<24} {'vendor':<13} long-mode"]
+    for name, m in models:
+        vendor = "(host's)" if m.vendor is None else (m.vendor or "(none)")
+        lines.append(f"{name:<32} {m.model:<24} {vendor:<13} {'yes' if m.lm else 'no'}")
     return "\n".join(lines)

@@ -15,17 +15,21 @@ if TYPE_CHECKING:
 
 def stderr_lines(r: InitResult) -> list[str]:
     """What QEMU would print (and the host note), one message per entry, in order."""
-    lines = [r.host_note] if r.host_note else []
+    lines = [note for note in (r.host_note, r.qemu_note) if note]
     lines += [w.message for w in r.warnings]
     if r.error is not None:
         lines.append(r.error.message)
+        if r.error.hint:
+            lines.append(r.error.hint)
     return lines
 
 
 def answered_by(r: InitResult) -> str:
     """The comment line that names the machine class, accelerator and host of a table."""
+    machine = r.machine_class.name if r.machine_class else r.machine.type
     return (
-        f"# {r.machine_class.name}, {r.accel or 'no accelerator'}, {r.host_kind} host {r.host_name}"
+        f"# {machine}, QEMU {r.qemu}, {r.accel or 'no accelerator'}, "
+        f"{r.host_kind} host {r.host_name}"
     )
 
 
@@ -38,10 +42,15 @@ def _flags(pairs: list[tuple[str, object]]) -> str:
 def summary(r: InitResult) -> str:
     m, mc = r.machine, r.machine_class
     name = f"{m.name}: " if m.name else ""
-    type_ = m.type if m.type == mc.name else f"{m.type} ({mc.name})"
+    type_ = m.type if mc is None or m.type == mc.name else f"{m.type} ({mc.name})"
+    kind = f", {mc.kind}" if mc else ""
+    t = r.topology
+    cpus = f"smp {t.cpus} (maxcpus {t.max_cpus})" if t else f"smp {m.smp}"
+    cpu = r.cpu.model if r.cpu else (m.cpu or (mc.default_cpu if mc else "?"))
     out = [
-        f"machine   {name}{type_}, {mc.kind}; {format_size(m.memory)} RAM, smp {m.smp} "
-        f"(maxcpus {m.max_cpus}), kernel-irqchip {m.kernel_irqchip}, cpu {m.cpu}",
+        f"machine   {name}{type_}{kind}; {format_size(m.memory)} RAM, {cpus}, "
+        f"kernel-irqchip {m.kernel_irqchip or 'default'}, cpu {cpu}",
+        f"qemu      {r.qemu}",
         f"host      {r.host_kind} {r.host_name}",
     ]
     if not r.ok:
@@ -128,7 +137,8 @@ def boot_summary(report: BootReport, machine_path: str) -> str:
     verdict = "identical to" if report.identical else "DIFFERENT from"
     return "\n".join(
         [
-            f"boot      {machine_path}: {r.machine_class.name} on {r.host_name}",
+            f"boot      {machine_path}: {r.machine_class.name if r.machine_class else '?'} "
+            f"(QEMU {r.qemu}) on {r.host_name}",
             f"vcpus     {report.vcpus} created; vCPU 0 ran the guest",
             f"memory    {len(report.slots)} slot(s) for {len(ram)} RAM region(s): {slots}",
             f"exits     {report.exits} handled in {report.seconds * 1e3:.1f} ms",

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
 from kvminit.batch import PairResult
+from kvminit.engine.result import JSON_FORMAT
 
 
 def any_failed(results: Sequence[PairResult], strict: bool) -> bool:
@@ -18,6 +19,7 @@ def counts(results: Sequence[PairResult], strict: bool) -> dict[str, int]:
     return {
         "files": len({r.path for r in results}),
         "hosts": len({r.host for r in results}),
+        "qemu": len({r.qemu for r in results}),
         "pairs": len(results),
         "passed": statuses.count("PASS"),
         "warnings": statuses.count("WARN"),
@@ -40,16 +42,18 @@ def text(results: Sequence[PairResult], strict: bool) -> str:
         first = r.errors[0] if r.errors else (r.warnings[0] if r.warnings else None)
         where = r.path + (f":{first.line}" if first and first.line else "")
         detail = f": {r.first_message()}" if first else ""
-        lines.append(f"{status:<4}  {where} [{r.host}]{detail}")
+        lines.append(f"{status:<4}  {where} [{r.host}, QEMU {r.qemu}]{detail}")
     lines.append(summary_line(results, strict))
     return "\n".join(lines)
 
 
 def as_json(results: Sequence[PairResult], strict: bool) -> str:
-    return json.dumps(
-        {"results": [r.to_json(strict) for r in results], "summary": counts(results, strict)},
-        indent=2,
-    )
+    document = {
+        "format": JSON_FORMAT,
+        "results": [r.to_json(strict) for r in results],
+        "summary": counts(results, strict),
+    }
+    return json.dumps(document, indent=2)
 
 
 def junit(results: Sequence[PairResult], strict: bool) -> str:
@@ -63,7 +67,7 @@ def junit(results: Sequence[PairResult], strict: bool) -> str:
         skipped="0",
     )
     for r in results:
-        case = ET.SubElement(suite, "testcase", classname=r.host, name=r.path)
+        case = ET.SubElement(suite, "testcase", classname=r.host, name=f"{r.path} [QEMU {r.qemu}]")
         if r.status(strict) == "FAIL":
             problems = r.errors or r.warnings
             failure = ET.SubElement(case, "failure", message=r.first_message())
@@ -95,7 +99,7 @@ def github(results: Sequence[PairResult], strict: bool) -> str:
                 props = f"file={_escape(r.path, True)}"
                 if f.line:
                     props += f",line={f.line}"
-                props += f",title={_escape('kvminit [' + r.host + ']', True)}"
+                props += f",title={_escape(f'kvminit [{r.host}, QEMU {r.qemu}]', True)}"
                 lines.append(f"::{level} {props}::{_escape(f.message)}")
     lines.append(summary_line(results, strict))
     return "\n".join(lines)

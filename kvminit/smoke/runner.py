@@ -19,6 +19,7 @@ from kvminit.config import MachineConfig
 from kvminit.engine import InitResult
 from kvminit.engine import run as engine_run
 from kvminit.engine.e820 import E820_RAM
+from kvminit.engine.qemu import Qemu
 from kvminit.engine.result import JSON_FORMAT
 from kvminit.kvm import abi
 from kvminit.kvm.device import KvmHost, VcpuFd
@@ -52,6 +53,7 @@ class BootReport:
         r = self.result
         return {
             "format": JSON_FORMAT,
+            "qemu": r.qemu,
             "machine": r.machine.normalised(),
             "host": {"kind": r.host_kind, "name": r.host_name},
             "vcpus": self.vcpus,
@@ -73,13 +75,15 @@ def _on_alarm(signum: int, frame: FrameType | None) -> None:
     raise _Timeout
 
 
-def boot(machine: MachineConfig, host: KvmHost, timeout: float = 10.0) -> BootReport:
+def boot(
+    machine: MachineConfig, host: KvmHost, *, qemu: Qemu | None = None, timeout: float = 10.0
+) -> BootReport:
     if host.kind != "real":
         raise BootError(
             f"boot runs a guest, so it needs the real /dev/kvm; {host.name} is a profile, "
             "which can only answer questions"
         )
-    result = engine_run(machine, host, keep_open=True)
+    result = engine_run(machine, host, qemu=qemu, keep_open=True)
     report = BootReport(result)
     if not result.ok:
         return report
@@ -108,7 +112,8 @@ def boot(machine: MachineConfig, host: KvmHost, timeout: float = 10.0) -> BootRe
             offset += region.length
         memory.write(guest.LOAD_ADDRESS, guest.image())
 
-        for index in range(machine.smp):
+        cpus = result.topology.cpus if result.topology else 1
+        for index in range(cpus):
             vcpus.append(vm.create_vcpu(index))
         report.vcpus = len(vcpus)
         _start_in_real_mode(vcpus[0])

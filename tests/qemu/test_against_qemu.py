@@ -16,12 +16,19 @@ import pytest
 from kvminit.config import parse_machine
 from kvminit.engine import run
 from kvminit.engine.e820 import encode_etc_e820
+from kvminit.engine.qemu import QEMU_7_2
+from kvminit.engine.qemuline import qemu_args as _qemu_args
 from kvminit.kvm.real import RealHost
-from kvminit.qemuargs import qemu_args
 
 from ..conftest import _KVM_SKIP
 
 QEMU = shutil.which("qemu-system-x86_64")
+
+
+def qemu_args(m: object) -> list[str]:
+    return _qemu_args(m, QEMU_7_2)  # type: ignore[arg-type]
+
+
 ROM = Path(__file__).parents[2] / "kvminit" / "smoke" / "guest.rom"
 
 
@@ -67,7 +74,7 @@ def start_qemu(args: list[str], tmp: Path) -> tuple[int, bytes, str]:
 def compare(text: str, tmp: Path) -> None:
     m = parse_machine(text)
     accel = m.accel[0]
-    r = run(m, RealHost())
+    r = run(m, RealHost(), qemu=QEMU_7_2)
     assert r.ok, r.error
     expected = encode_etc_e820(r.e820)
     code, served, stderr = start_qemu(qemu_args(m), tmp)
@@ -178,7 +185,7 @@ def kvminit_refusal(text: str) -> str:
         m = parse_machine(text)
     except ConfigError as e:
         return str(e)
-    r = run(m, RealHost())
+    r = run(m, RealHost(), qemu=QEMU_7_2)
     assert r.error is not None
     return r.error.message
 
