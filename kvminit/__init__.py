@@ -12,6 +12,7 @@ It is loaded on first use, so `import kvminit` stays cheap for the command line.
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    # `from . import submodule` asks here before importing it: leave those to the importer,
+    # or a submodule that api imports would be asked for while api is half-loaded.
+    if find_spec(f"{__name__}.{name}") is not None:
+        raise AttributeError(name)
     # import_module, not `from . import api`: that would look up kvminit.api here first.
     api = import_module("kvminit.api")
     if name == "__all__":

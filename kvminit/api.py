@@ -28,17 +28,17 @@ from .engine import run as _engine_run
 from .engine.e820 import BlobError, E820Entry
 from .engine.machines import MachineClass
 from .engine.qemu import Qemu, QemuVersionError
+from .fromqemu import QemuArgsError
 from .hostspec import HostChoice, kvm_unavailable, load_host, load_hosts
 from .kvm.device import KvmHost, RoutingEntry
 from .kvm.errors import KvmError, ProfileError
-from .qemuargs import QemuArgsError
 from .smoke.runner import BootError
 
 if TYPE_CHECKING:
     from .batch import PairResult, Shard
     from .engine.cpu_models import CpuModel
+    from .fromqemu import Converted
     from .kvm.profile import HostProfile
-    from .qemuargs import FromQemu
     from .smoke.runner import BootReport
 
 # The public API; kvminit.__all__ is this list and __version__.
@@ -190,11 +190,14 @@ def qemu_args(
     return _qemu_args(_machine(machine), qemu_version(qemu)[0] or DEFAULT)
 
 
-def from_qemu(argv: Sequence[str]) -> FromQemu:
-    """A machine description from a QEMU command line, and what it leaves out."""
-    from .qemuargs import from_qemu as _from_qemu
+def from_qemu(argv: Sequence[str], qemu: str | Qemu | None = None) -> Converted:
+    """A QEMU command line read as QEMU `qemu` reads it (default 10.0): the machine
+    description (`.machine()`, `.toml()`) and what it leaves out. QemuArgsError when
+    QEMU would refuse the options themselves."""
+    from .engine.qemu import DEFAULT
+    from .fromqemu import from_qemu as _from_qemu
 
-    return _from_qemu(argv)
+    return _from_qemu(argv, qemu_version(qemu)[0] or DEFAULT)
 
 
 def machine_classes(qemu: str | Qemu | None = None) -> list[MachineClass]:

@@ -188,26 +188,35 @@ def cmd_qemu_args(args: argparse.Namespace) -> int:
     import shlex
 
     from . import api
-    from .qemuargs import as_lines
+    from .report.text import qemu_option_lines
 
     options = api.qemu_args(args.machine, args.qemu)
-    print(shlex.join(["qemu-system-x86_64", *options]) if args.shell else as_lines(options))
+    print(
+        shlex.join(["qemu-system-x86_64", *options]) if args.shell else qemu_option_lines(options)
+    )
     return EXIT_OK
 
 
 def cmd_from_qemu(args: argparse.Namespace) -> int:
     from . import api
     from .report.output import write_output
+    from .report.text import from_qemu_lines, option_lines
 
     # argparse keeps the "--" that separates QEMU's options from ours.
     argv = args.qemu_args[1:] if args.qemu_args[:1] == ["--"] else list(args.qemu_args)
     if not argv:
         raise Usage("from-qemu needs the QEMU options after --")
-    converted = api.from_qemu(argv)
-    for option in converted.unmodelled:
-        say(f"from-qemu: not modelled, left out: {option}")
+    converted = api.from_qemu(argv, args.qemu)
+    for line in from_qemu_lines(converted, args.verbose):
+        say(line)
+    machine = converted.machine()  # a ConfigError points at the options
     write_output(args.output, converted.toml().encode())
-    return EXIT_OK
+    if not args.check:
+        return EXIT_OK
+    result = api.run(machine, _choice(args.host), qemu=converted.qemu)
+    for line in option_lines(result):
+        say(line)
+    return EXIT_OK if result.ok else EXIT_FAIL
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -370,6 +379,20 @@ def _args_qemu_args(p: argparse.ArgumentParser) -> None:
 def _args_from_qemu(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", metavar="FILE", default="-", help="write to FILE")
     p.add_argument(
+        "--qemu",
+        metavar="V",
+        help="read the options as QEMU V does: 2.6, 7.2 or 10.0 (default 10.0)",
+    )
+    p.add_argument(
+        "--verbose", action="store_true", help="list every option left out, one per line"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="also initialise the converted machine (on --host) and exit 1 when QEMU would not",
+    )
+    _host_arg(p)
+    p.add_argument(
         "qemu_args", nargs=argparse.REMAINDER, metavar="QEMU-ARGS", help="QEMU's options, after --"
     )
 
@@ -417,7 +440,8 @@ COMMANDS: tuple[Command, ...] = (
         "a machine file from a QEMU command line",
         _args_from_qemu,
         cmd_from_qemu,
-        usage="kvminit from-qemu [-o FILE] -- QEMU-ARGS...",
+        usage="kvminit from-qemu [-o FILE] [--qemu V] [--verbose] [--check [--host H]] "
+        "-- QEMU-ARGS...",
     ),
     Command("probe", "record this machine's /dev/kvm as a host profile", _args_probe, cmd_probe),
     Command("hosts", "list the built-in host profiles", _args_none, cmd_hosts),

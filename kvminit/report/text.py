@@ -10,6 +10,7 @@ from kvminit.engine import InitResult
 from .tables import e820_table
 
 if TYPE_CHECKING:
+    from kvminit.fromqemu import Converted
     from kvminit.smoke.runner import BootReport
 
 
@@ -21,6 +22,38 @@ def stderr_lines(r: InitResult) -> list[str]:
         lines.append(r.error.message)
         if r.error.hint:
             lines.append(r.error.hint)
+    return lines
+
+
+def option_lines(r: InitResult) -> list[str]:
+    """stderr_lines for a converted command line: each finding at the option it came from
+    (unless QEMU's own words already name it)."""
+    lines = [note for note in (r.host_note, r.qemu_note) if note]
+    findings = [*r.warnings, *([r.error.finding] if r.error is not None else [])]
+    for f in findings:
+        located = f.option and not f.message.startswith("-")
+        lines.append(f"{f.option}: {f.message}" if located else f.message)
+        if f.hint:
+            lines.append(f.hint)
+    return lines
+
+
+def from_qemu_lines(c: Converted, verbose: bool) -> list[str]:
+    """What `from-qemu` says about a conversion: QEMU's notes, each option that may change
+    the result, the -cpu features dropped, and one line for the rest (or, verbose, all)."""
+    lines = [f"from-qemu: {note}" for note in c.notes]
+    lines += [
+        f"from-qemu: not modelled, may change the result: {left.option} ({left.why})"
+        for left in c.may_affect
+    ]
+    if c.dropped_cpu_features:
+        features = ",".join(c.dropped_cpu_features)
+        lines.append(f"from-qemu: -cpu features dropped, they cannot change the result: {features}")
+    summary = c.summary()
+    if summary is not None:
+        lines.append(f"from-qemu: {summary}" + ("" if verbose else "; --verbose lists them"))
+    if verbose:
+        lines += [f"from-qemu: left out: {left.option}" for left in c.no_effect]
     return lines
 
 
@@ -158,3 +191,10 @@ def boot_failure(report: BootReport) -> str | None:
     if report.done_code == 0:
         return "the guest did not read the etc/e820 bytes kvminit generated"
     return f"the guest stopped with code {report.done_code}: {guest.done_reason(report.done_code)}"
+
+
+def qemu_option_lines(args: list[str]) -> str:
+    """`kvminit qemu-args` output: one option and its shell-quoted value per line."""
+    import shlex
+
+    return "\n".join(f"{args[i]} {shlex.quote(args[i + 1])}" for i in range(0, len(args), 2))
