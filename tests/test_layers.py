@@ -15,7 +15,7 @@ ALLOWED = {
     "config": {"common"},
     "kvm": {"common"},
     "engine": {"common", "config", "kvm"},
-    "report": {"common", "config", "kvm", "engine", "smoke", "batch"},
+    "report": {"common", "config", "kvm", "engine", "smoke", "batch", "fromqemu"},
 }
 
 
