@@ -17,7 +17,7 @@ exception kvminit raises on purpose derives from KvminitError.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .common.errors import KvminitError
@@ -142,13 +142,17 @@ def validate(
     qemu: Iterable[str | Qemu] = (),
     jobs: int = 1,
     shard: Shard | None = None,
+    exclude: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[PairResult]:
     """Every (machine file, host, QEMU version) triple: the description, then the init.
 
-    Directories are searched for *.toml; a host spec that is a directory stands
-    for every profile in it. No `qemu` given: each host's profile version, else 10.0.
+    Directories are searched for *.toml (not in hidden directories, virtual
+    environments, what git ignores or what an `exclude` glob matches); a host spec
+    that is a directory stands for every profile in it. No `qemu` given: each host's
+    profile version, else 10.0. `progress(done, total)` is told as triples complete.
     """
-    from .batch import Target, check_files, machine_files
+    from .batch import PairResult, Target, check_files, in_shard, machine_files
     from .engine.accel import which_qemu
 
     choices: list[HostChoice] = []
@@ -156,8 +160,15 @@ def validate(
         choices += load_hosts(h) if isinstance(h, str) else [_host(h)]
     versions = [qemu_version(q)[0] for q in qemu] or [None]
     targets = [Target(c.label, c.host, which_qemu(v, c.host)[0]) for c in choices for v in versions]
-    files = machine_files(list(paths))
-    return check_files(files, targets, jobs=jobs, shard=shard)
+    files, problems = machine_files(list(paths), exclude)
+    # A directory that could not be searched fails on every target, like a bad file.
+    unreadable = [
+        PairResult(p.path, t.label, str(t.qemu), [Finding(p.message)])
+        for p in problems
+        for t in targets
+        if in_shard(p.path, t, shard)
+    ]
+    return unreadable + check_files(files, targets, jobs=jobs, shard=shard, progress=progress)
 
 
 def boot(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from .config import ConfigError, Finding
@@ -37,6 +37,7 @@ class PairResult:
     qemu: str
     errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0  # time spent on this triple (JUnit's `time`)
 
     @property
     def ok(self) -> bool:
@@ -62,15 +63,117 @@ class PairResult:
         }
 
 
-def machine_files(paths: Sequence[str]) -> list[str]:
-    """Files as given; directories are searched recursively for *.toml, sorted."""
+# Directories no machine file lives in: virtual environments and build output.
+_SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv"})
+
+
+@dataclass(frozen=True)
+class WalkProblem:
+    """A path under a validated directory that could not be searched or read."""
+
+    path: str
+    message: str
+
+
+def machine_files(
+    paths: Sequence[str], exclude: Sequence[str] = ()
+) -> tuple[list[str], list[WalkProblem]]:
+    """Files as given, and every *.toml under the directories given, sorted, each once.
+
+    Directories are walked without recursion (any depth), skipping hidden ones, virtual
+    environments, build caches, what `exclude` globs match and, in a git work tree, what
+    git ignores. A directory that cannot be read, and a *.toml link that leads nowhere
+    or in a circle, is a problem for that path, never silently skipped.
+    """
     found: list[str] = []
+    problems: list[WalkProblem] = []
+    seen: set[str] = set()
+
+    def add(path: str) -> None:
+        key = os.path.normpath(path)
+        if key not in seen:
+            seen.add(key)
+            found.append(path)
+
     for p in paths:
         if os.path.isdir(p):
-            found += sorted(str(f) for f in Path(p).rglob("*.toml") if f.is_file())
+            files, walk_problems = _walk(p, exclude)
+            for f in _not_ignored(p, files):
+                add(f)
+            problems += walk_problems
         else:
-            found.append(p)
-    return found
+            add(p)
+    return found, problems
+
+
+def _excluded(rel: str, name: str, exclude: Sequence[str]) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(rel, g) or fnmatchcase(name, g) for g in exclude)
+
+
+def _walk(top: str, exclude: Sequence[str]) -> tuple[list[str], list[WalkProblem]]:
+    files: list[str] = []
+    problems: list[WalkProblem] = []
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            problems.append(WalkProblem(directory, f"cannot read directory: {e.strerror or e}"))
+            continue
+        subdirs = []
+        for entry in entries:
+            rel = os.path.relpath(entry.path, top)
+            if _excluded(rel, entry.name, exclude):
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.name.startswith(".") or entry.name in _SKIPPED_DIRS:
+                    continue
+                if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                    continue  # a virtual environment, whatever its name
+                subdirs.append(entry.path)
+            elif entry.name.endswith(".toml") and not entry.name.startswith("."):
+                files.append(entry.path)
+        stack += reversed(subdirs)
+    return sorted(files), problems
+
+
+def _not_ignored(top: str, files: list[str]) -> list[str]:
+    """`files` minus what git ignores, when `top` is in a git work tree and git is here."""
+    import shutil
+    import subprocess
+
+    if not files or shutil.which("git") is None:
+        return files
+    try:
+        inside = subprocess.run(
+            ["git", "-C", top, "rev-parse", "--is-inside-work-tree"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if inside.stdout.strip() != "true":
+            return files
+        names = [os.path.relpath(f, top) for f in files]
+        ignored = subprocess.run(
+            ["git", "-C", top, "check-ignore", "-z", "--stdin"],
+            input=b"\0".join(os.fsencode(n) for n in names),
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return files
+    if ignored.returncode not in (0, 1):
+        return files  # git could not tell: check everything rather than drop files
+    hidden = {os.fsdecode(n) for n in ignored.stdout.split(b"\0") if n}
+    return [f for f, n in zip(files, names, strict=True) if n not in hidden]
 
 
 def check_text(text: str, path: str, targets: Iterable[Target]) -> list[PairResult]:
@@ -81,9 +184,11 @@ def check_text(text: str, path: str, targets: Iterable[Target]) -> list[PairResu
         return [PairResult(path, t.label, str(t.qemu), list(e.problems)) for t in targets]
     results = []
     for t in targets:
+        start = time.perf_counter()
         r = engine_run(machine, t.host, qemu=t.qemu, trace=False)
         errors = [r.error.finding] if r.error is not None else []
-        results.append(PairResult(path, t.label, str(t.qemu), errors, list(r.warnings)))
+        seconds = time.perf_counter() - start
+        results.append(PairResult(path, t.label, str(t.qemu), errors, list(r.warnings), seconds))
     return results
 
 
@@ -157,25 +262,44 @@ def check_files(
     *,
     jobs: int = 1,
     shard: Shard | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[PairResult]:
-    """Every (file, host, QEMU) triple of the shard, in file order then target order."""
+    """Every (file, host, QEMU) triple of the shard, in file order then target order.
+
+    `progress(done, total)` is called as triples complete (counted in triples).
+    """
     tasks: list[Task] = []
     for path in files:
         idx = [i for i, t in enumerate(targets) if in_shard(path, t, shard)]
         if idx:
             tasks.append((path, idx))
-    target_list = list(targets)
-    if jobs <= 1 or len(tasks) < 2:
-        return _check_tasks_on(tasks, target_list)
-    # A few chunks per worker keeps them busy without a round trip per file.
-    size = max(1, len(tasks) // (jobs * 4))
+    total = sum(len(idx) for _, idx in tasks)
+    results: list[PairResult] = []
+    for chunk in _chunks_checked(tasks, list(targets), jobs):
+        results += chunk
+        if progress is not None:
+            progress(len(results), total)
+    return results
+
+
+def _chunks_checked(
+    tasks: list[Task], targets: list[Target], jobs: int
+) -> Iterator[list[PairResult]]:
+    # A few chunks per worker keeps them busy without a round trip per file; one process
+    # checks in chunks too, so progress can be told as it goes.
+    workers = min(jobs, len(tasks))
+    size = max(1, min(256, len(tasks) // (max(workers, 1) * 4)))
     chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+    if workers <= 1:
+        for chunk in chunks:
+            yield _check_tasks_on(chunk, targets)
+        return
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_init_worker, initargs=(target_list,)
+        workers, mp_context=context, initializer=_init_worker, initargs=(targets,)
     )
     try:
-        return [pair for chunk in pool.map(_check_tasks, chunks) for pair in chunk]
+        yield from pool.map(_check_tasks, chunks)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

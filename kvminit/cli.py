@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .engine import InitResult
+    from .engine.qemu import Qemu
     from .hostspec import HostChoice
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_TIMEOUT = 3600.0  # boot --timeout: an hour is far beyond any guest kvminit runs
 HOST_HELP = "auto (default), real, a device path, a built-in profile name, or a profile file"
 QEMU_HELP = (
     "the QEMU version that answers: 2.6, 7.2 or 10.0 (default: the host profile's, else 10.0); "
@@ -34,14 +36,41 @@ class Usage(Exception):
 
 
 def say(message: str) -> None:
-    for line in message.splitlines() or [""]:
+    from .common.text import printable_lines
+
+    # Messages quote file names and values from untrusted files: never raw to a terminal.
+    for line in printable_lines(message.rstrip("\n")):
         print(f"kvminit: {line}", file=sys.stderr)
 
 
 def _choice(spec: str) -> HostChoice:
-    from . import api
+    return _choices(spec, one=True)[0]
 
-    return api.load_host(spec)
+
+def _choices(spec: str, one: bool = False) -> list[HostChoice]:
+    """`--host SPEC`: a spec that names nothing is a usage error (2); a profile file that
+    exists but is not a valid profile is bad input (1)."""
+    import os
+
+    from . import api
+    from .kvm.errors import ProfileError
+
+    try:
+        return [api.load_host(spec)] if one else api.load_hosts(spec)
+    except ProfileError as e:
+        if os.path.lexists(spec):
+            raise
+        raise Usage(f"--host {e}") from None
+
+
+def _qemu_version(spec: str | None) -> tuple[Qemu | None, str | None]:
+    from . import api
+    from .engine.qemu import QemuVersionError
+
+    try:
+        return api.qemu_version(spec)
+    except QemuVersionError as e:
+        raise Usage(f"--qemu: {e}") from None
 
 
 def _run(machine: str, host: str, qemu: str | None) -> InitResult:
@@ -65,21 +94,36 @@ def _write(target: str, text: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     from .report.text import summary, trace_outline
 
-    result = _run(args.machine, args.host, args.qemu)
+    try:
+        result = _run(args.machine, args.host, args.qemu)
+    except ConfigError as e:
+        if args.format != "json":
+            raise
+        # A script reading JSON gets its object either way: ok false, the state null.
+        from .report.json import invalid_description
+
+        say(str(e))
+        _write("-", json.dumps(invalid_description(e, _qemu_version(args.qemu)[0]), indent=2))
+        return EXIT_FAIL
     if args.format == "json":
-        print(json.dumps(result.to_json(), indent=2))
+        _write("-", json.dumps(result.to_json(), indent=2))
     else:
-        print(summary(result))
+        text = summary(result)
         if args.trace:
-            print("\ntrace\n" + trace_outline(result))
+            text += "\n\ntrace\n" + trace_outline(result)
+        _write("-", text)
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    import os
+
     from . import api
     from .batch import machine_files, parse_shard
+    from .report.progress import Progress
     from .report.validate import FORMATS, any_failed
 
     if args.jobs < 1:
@@ -88,23 +132,38 @@ def cmd_validate(args: argparse.Namespace) -> int:
         shard = parse_shard(args.shard) if args.shard else None
     except ValueError as e:
         raise Usage(str(e)) from None
-    choices = [c for spec in args.hosts or ["auto"] for c in api.load_hosts(spec)]
+    choices = [c for spec in args.hosts or ["auto"] for c in _choices(spec)]
     for c in choices:
         if c.note:
             say(c.note)
     for spec in args.qemu or []:
-        note = api.qemu_version(spec)[1]
+        note = _qemu_version(spec)[1]
         if note:
             say(note)
-    if not machine_files(args.paths):
+    # More processes than cores only adds forks (each check is CPU-bound or a few ioctls).
+    jobs = min(args.jobs, os.cpu_count() or 1)
+    progress = Progress.on_terminal(sys.stderr, enabled=not args.quiet)
+    try:
+        results = api.validate(
+            args.paths,
+            choices,
+            qemu=args.qemu or (),
+            jobs=jobs,
+            shard=shard,
+            exclude=args.exclude or (),
+            progress=progress,
+        )
+    finally:
+        progress.finish()
+    if not results and not machine_files(args.paths, args.exclude or ())[0]:
         raise Failure("no *.toml machine files under " + ", ".join(args.paths))
-    results = api.validate(args.paths, choices, qemu=args.qemu or (), jobs=args.jobs, shard=shard)
-    _write(args.output, FORMATS[args.format](results, args.strict))
+    _write(args.output, FORMATS[args.format](results, args.strict, args.quiet))
     return EXIT_FAIL if any_failed(results, args.strict) else EXIT_OK
 
 
 def cmd_e820(args: argparse.Namespace) -> int:
     from . import api
+    from .engine.result import JSON_FORMAT
     from .report.output import write_output
     from .report.tables import e820_table
     from .report.text import answered_by
@@ -117,7 +176,8 @@ def cmd_e820(args: argparse.Namespace) -> int:
             raise Usage("--decode prints as table or json")
         kind, entries = api.decode_e820(_read_blob(args.decode))
         if fmt == "json":
-            _write(args.output, json.dumps([e.to_json() for e in entries], indent=2))
+            document = {"format": JSON_FORMAT, "kind": kind, "e820": [e.to_json() for e in entries]}
+            _write(args.output, json.dumps(document, indent=2))
         else:
             _write(args.output, f"# {kind}, {len(entries)} entries\n" + e820_table(entries))
         return EXIT_OK
@@ -131,7 +191,14 @@ def cmd_e820(args: argparse.Namespace) -> int:
     elif fmt == "blob":
         write_output(args.output, result.etc_e820(), binary=fmt)
     elif fmt == "json":
-        _write(args.output, json.dumps([e.to_json() for e in result.e820], indent=2))
+        from .report.json import e820_document
+
+        _write(args.output, json.dumps(e820_document(result), indent=2))
+    elif fmt == "svg":
+        from .report.svg import e820_svg
+        from .report.text import answered_by
+
+        _write(args.output, e820_svg(result.e820, answered_by(result).removeprefix("# ")))
     else:
         _write(args.output, f"{answered_by(result)}\n{e820_table(result.e820)}")
     return EXIT_OK
@@ -154,10 +221,13 @@ def cmd_routes(args: argparse.Namespace) -> int:
     if not result.ok:
         return EXIT_FAIL
     if args.format == "json":
-        print(json.dumps([r.to_json() for r in result.routing], indent=2))
+        from .report.json import routes_document
+
+        _write("-", json.dumps(routes_document(result), indent=2))
     else:
-        print(
-            f"{answered_by(result)}\n{routes_table(result.routing)}\n{len(result.routing)} routes"
+        _write(
+            "-",
+            f"{answered_by(result)}\n{routes_table(result.routing)}\n{len(result.routing)} routes",
         )
     return EXIT_OK
 
@@ -166,17 +236,17 @@ def cmd_boot(args: argparse.Namespace) -> int:
     from . import api
     from .report.text import boot_failure, boot_summary, stderr_lines
 
-    if not args.timeout > 0:
-        raise Usage("--timeout must be greater than 0")
+    if not 0 < args.timeout <= MAX_TIMEOUT:  # also refuses nan
+        raise Usage(f"--timeout takes seconds greater than 0, at most {MAX_TIMEOUT}")
     report = api.boot(args.machine, _choice(args.host), qemu=args.qemu, timeout=args.timeout)
     for line in stderr_lines(report.result):
         say(line)
     if not report.result.ok:
         return EXIT_FAIL
     if args.format == "json":
-        print(json.dumps(report.to_json(), indent=2))
+        _write("-", json.dumps(report.to_json(), indent=2))
     else:
-        print(boot_summary(report, args.machine))
+        _write("-", boot_summary(report, args.machine))
     failure = boot_failure(report)
     if failure:
         say(failure)
@@ -191,8 +261,9 @@ def cmd_qemu_args(args: argparse.Namespace) -> int:
     from .report.text import qemu_option_lines
 
     options = api.qemu_args(args.machine, args.qemu)
-    print(
-        shlex.join(["qemu-system-x86_64", *options]) if args.shell else qemu_option_lines(options)
+    _write(
+        "-",
+        shlex.join(["qemu-system-x86_64", *options]) if args.shell else qemu_option_lines(options),
     )
     return EXIT_OK
 
@@ -235,26 +306,40 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 def cmd_hosts(args: argparse.Namespace) -> int:
     from . import api
-    from .report.tables import hosts_table
+    from .report.tables import hosts_json, hosts_table
 
-    print(hosts_table(api.builtin_hosts()))
+    hosts = api.builtin_hosts()
+    _print_table(args, hosts_table(hosts), lambda: hosts_json(hosts))
     return EXIT_OK
 
 
 def cmd_machines(args: argparse.Namespace) -> int:
     from . import api
-    from .report.tables import machines_table
+    from .engine.qemu import DEFAULT
+    from .report.tables import machines_json, machines_table
 
-    print(machines_table(api.machine_classes(args.qemu)))
+    classes = api.machine_classes(args.qemu)
+    version = str(_qemu_version(args.qemu)[0] or DEFAULT)
+    _print_table(args, machines_table(classes), lambda: machines_json(version, classes))
     return EXIT_OK
 
 
 def cmd_cpus(args: argparse.Namespace) -> int:
     from . import api
-    from .report.tables import cpus_table
+    from .engine.qemu import DEFAULT
+    from .report.tables import cpus_json, cpus_table
 
-    print(cpus_table(api.cpu_models(args.qemu)))
+    models = api.cpu_models(args.qemu)
+    version = str(_qemu_version(args.qemu)[0] or DEFAULT)
+    _print_table(args, cpus_table(models), lambda: cpus_json(version, models))
     return EXIT_OK
+
+
+def _print_table(args: argparse.Namespace, table: str, document: Callable[[], object]) -> None:
+    if args.format == "json":
+        _write("-", json.dumps(document(), indent=2))
+    else:
+        _write("-", table)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -268,8 +353,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         if old:
             raise Failure("stale schema files (run `kvminit schema`): " + ", ".join(old))
         return EXIT_OK
-    for path in write(directory):
-        print(path)
+    _write("-", "\n".join(str(path) for path in write(directory)))
     return EXIT_OK
 
 
@@ -313,6 +397,19 @@ def _args_validate(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--strict", action="store_true", help="warnings fail too")
     p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only errors and the summary, no progress",
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        metavar="GLOB",
+        help="skip files and directories whose path (relative to the directory given) "
+        "or name matches GLOB; repeatable",
+    )
+    p.add_argument(
         "--format",
         choices=("text", "json", "junit", "github"),
         default="text",
@@ -341,9 +438,10 @@ def _args_e820(p: argparse.ArgumentParser) -> None:
     _qemu_arg(p)
     p.add_argument(
         "--format",
-        choices=("table", "json", "blob", "legacy"),
+        choices=("table", "json", "blob", "legacy", "svg"),
         default=None,
-        help="table (default), json, blob (etc/e820 bytes) or legacy (FW_CFG_E820_TABLE bytes)",
+        help="table (default), json, blob (etc/e820 bytes), legacy (FW_CFG_E820_TABLE bytes) "
+        "or svg (a picture of the map)",
     )
     p.add_argument("--decode", metavar="FILE", help="read a blob back and print it")
     p.add_argument("-o", "--output", metavar="FILE", default="-", help="write to FILE")
@@ -402,8 +500,13 @@ def _args_probe(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="profile name (default: from vendor, host and kernel)")
 
 
-def _args_none(p: argparse.ArgumentParser) -> None:
-    pass
+def _args_list(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def _args_versioned_list(p: argparse.ArgumentParser) -> None:
+    _qemu_arg(p)
+    _args_list(p)
 
 
 def _args_schema(p: argparse.ArgumentParser) -> None:
@@ -444,14 +547,14 @@ COMMANDS: tuple[Command, ...] = (
         "-- QEMU-ARGS...",
     ),
     Command("probe", "record this machine's /dev/kvm as a host profile", _args_probe, cmd_probe),
-    Command("hosts", "list the built-in host profiles", _args_none, cmd_hosts),
+    Command("hosts", "list the built-in host profiles", _args_list, cmd_hosts),
     Command(
         "machines",
         "list a QEMU version's machine types and their properties",
-        _qemu_arg,
+        _args_versioned_list,
         cmd_machines,
     ),
-    Command("cpus", "list a QEMU version's CPU models", _qemu_arg, cmd_cpus),
+    Command("cpus", "list a QEMU version's CPU models", _args_versioned_list, cmd_cpus),
     Command("schema", "write (or --check) the JSON schemas", _args_schema, cmd_schema),
 )
 _BY_NAME = {c.name: c for c in COMMANDS}
@@ -472,12 +575,50 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _misused(args_list: list[str]) -> str | None:
+    """Usage mistakes argparse would word badly: a mistyped command, QEMU's options
+    given to from-qemu without the `--` that separates them from kvminit's."""
+    import os
+
+    first = args_list[0] if args_list else ""
+    if first and not first.startswith("-") and first not in _BY_NAME:
+        looks_like_file = first.endswith(".toml") or os.sep in first or os.path.exists(first)
+        if not looks_like_file:
+            from .common.hints import close_matches
+
+            close = close_matches(first, _BY_NAME)
+            if close:
+                return f"unknown command '{first}' (did you mean '{close[0]}'?)"
+    if first == "from-qemu" and "--" not in args_list:
+        ours = {"-o", "--output", "--qemu", "--verbose", "--check", "--host", "-h", "--help"}
+        rest = args_list[1:]
+        values = {i + 1 for i, a in enumerate(rest) if a in ("-o", "--output", "--qemu", "--host")}
+        if any(a not in ours and i not in values for i, a in enumerate(rest)):
+            return (
+                "from-qemu reads QEMU's options after `--`: "
+                "kvminit from-qemu [-o FILE] -- qemu-system-x86_64 -machine q35 ..."
+            )
+    return None
+
+
+def _check_versions(args: argparse.Namespace) -> None:
+    specs = getattr(args, "qemu", None)
+    for spec in specs if isinstance(specs, list) else [specs]:
+        if spec is not None:
+            _qemu_version(spec)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    mistake = _misused(args_list)
+    if mistake is not None:
+        parser.print_usage(sys.stderr)
+        say(mistake)
+        return EXIT_USAGE
     # `kvminit MACHINE.toml` is `kvminit run MACHINE.toml`.
     if args_list and not args_list[0].startswith("-") and args_list[0] not in _BY_NAME:
         args_list.insert(0, "run")
-    parser = build_parser()
     try:
         args = parser.parse_args(args_list)
     except SystemExit as e:
@@ -489,6 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .common.errors import KvminitError
 
     try:
+        _check_versions(args)
         return _BY_NAME[args.command].handler(args)
     except (KvminitError, Failure) as e:
         say(str(e))

@@ -221,12 +221,15 @@ def test_engine_refusal_exits_1_and_validate_locates_it(
     assert err == f"kvminit: {message}\n"
     code, out, _ = cli(capsys, "validate", m, "--host", HOST, "--qemu", qemu)
     assert code == 1
-    assert out.splitlines()[0] == f"FAIL  {m}:2 [{HOST}, QEMU {qemu}]: {message}"
+    assert out.splitlines()[0] == f"{m}:2: maxcpus: {message} [{HOST}, QEMU {qemu}]"
 
 
 def test_bad_host(capsys: pytest.CaptureFixture[str]) -> None:
+    # A --host that names nothing is a usage error; a profile file that is wrong is input.
     code, _, err = cli(capsys, "run", PC, "--host", "nonesuch")
-    assert code == 1 and "nonesuch: not a profile file, nor a built-in profile" in err
+    assert code == 2 and "kvminit: --host nonesuch: not a profile file, nor a built-in" in err
+    code, _, err = cli(capsys, "run", PC, "--host", PC)
+    assert code == 1 and f"kvminit: {PC}: format: Field required" in err
 
 
 # --- validate ------------------------------------------------------------------------
@@ -253,19 +256,24 @@ def test_validate_text(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
     )
     lines = out.splitlines()
     assert code == 1
-    assert lines[-1] == "4 files × 2 hosts: 3 passed, 1 with warnings, 4 failed"
+    assert lines[-1] == "4 files × 2 hosts × 1 QEMU version: 3 passed, 1 with warnings, 4 failed"
+    # Every finding on its own line, linter style, key named.
     assert (
-        f"FAIL  {fleet}/bad/c.toml:3 [amd-epyc-linux-6.18, QEMU 2.6]: failed to initialize "
-        "KVM: Invalid argument" in lines
+        f"{fleet}/bad/c.toml:3: kvm-shadow-mem: failed to initialize KVM: Invalid argument "
+        "[amd-epyc-linux-6.18, QEMU 2.6]" in lines
     )
     assert (
-        f"FAIL  {fleet}/bad/d.toml:2 [old-kernel, QEMU 2.6]: unknown key (did you mean "
-        "'smp'?) (got 2)" in lines
+        f"{fleet}/bad/d.toml:2: smpp: unknown key (did you mean 'smp'?) (got 2) "
+        "[old-kernel, QEMU 2.6]" in lines
     )
     assert (
-        f"WARN  {fleet}/ok/nested/b.toml:2 [amd-epyc-linux-6.18, QEMU 2.6]: Warning: Number "
-        "of SMP cpus requested (3) exceeds the recommended cpus supported by KVM (2)" in lines
+        f"{fleet}/ok/nested/b.toml:2: smp: Warning: Number of SMP cpus requested (3) exceeds "
+        "the recommended cpus supported by KVM (2) [amd-epyc-linux-6.18, QEMU 2.6]" in lines
     )
+    # Files that pass say nothing; -q drops the warnings.
+    assert not any("ok/a.toml" in line for line in lines)
+    _, quiet, _ = cli(capsys, "validate", "-q", str(fleet), "--host", HOST, "--qemu", "2.6")
+    assert "ok/nested/b.toml" not in quiet and f"{fleet}/bad/c.toml:3" in quiet
 
 
 def test_validate_every_version(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
@@ -299,10 +307,10 @@ def test_validate_every_version(capsys: pytest.CaptureFixture[str], fleet: Path)
         ("old-kernel", "2.6", True),
         ("old-kernel", "7.2", True),
     ]
-    assert (
-        f"FAIL  {ok} [old-kernel, QEMU 10.0]: -accel kvm: kvm does not support "
-        "KVM_CAP_INTERNAL_ERROR_DATA" in out.splitlines()
+    assert out.splitlines()[0].startswith(
+        f"{ok}: -accel kvm: kvm does not support KVM_CAP_INTERNAL_ERROR_DATA"
     )
+    assert out.splitlines()[0].endswith("[old-kernel, QEMU 10.0]")
 
 
 def test_validate_strict(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
@@ -360,8 +368,8 @@ def test_validate_junit(capsys: pytest.CaptureFixture[str], fleet: Path) -> None
 def test_validate_github(capsys: pytest.CaptureFixture[str], fleet: Path) -> None:
     _, out, _ = cli(capsys, "validate", str(fleet / "bad"), "--host", HOST, "--format", "github")
     assert (
-        f"::error file={fleet}/bad/c.toml,line=3,title=kvminit [amd-epyc-linux-6.18%2C QEMU "
-        "10.0]::-accel kvm: failed to initialize kvm: Invalid argument"
+        f"::error file={fleet}/bad/c.toml,line=3,title=kvm-shadow-mem [amd-epyc-linux-6.18%2C "
+        "QEMU 10.0]::-accel kvm: failed to initialize kvm: Invalid argument"
     ) in out.splitlines()
 
 
@@ -370,16 +378,18 @@ def test_validate_host_directory(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "validate", PC, "--host", str(hosts), "--qemu", "2.6")
     assert (
         code == 0
-        and out.splitlines()[-1] == "1 files × 4 hosts: 4 passed, 0 with warnings, 0 failed"
+        and out.splitlines()[-1]
+        == "1 file × 4 hosts × 1 QEMU version: 4 passed, 0 with warnings, 0 failed"
     )
     # 10.0 requires KVM_CAP_IRQ_ROUTING and KVM_CAP_INTERNAL_ERROR_DATA.
     code, out, _ = cli(capsys, "validate", PC, "--host", str(hosts), "--qemu", "10.0")
     assert (
         code == 1
-        and out.splitlines()[-1] == "1 files × 4 hosts: 2 passed, 0 with warnings, 2 failed"
+        and out.splitlines()[-1]
+        == "1 file × 4 hosts × 1 QEMU version: 2 passed, 0 with warnings, 2 failed"
     )
     failed = sorted(
-        line.split(" [")[1].split(",")[0] for line in out.splitlines() if line.startswith("FAIL")
+        line.rsplit(" [", 1)[1].split(",")[0] for line in out.splitlines() if "[" in line
     )
     assert [Path(f).name for f in failed] == ["no-irq-routing.toml", "old-kernel.toml"]
 
@@ -426,7 +436,9 @@ def test_e820_blob_to_file_and_back(capsys: pytest.CaptureFixture[str], tmp_path
     assert out.stat().st_size == 60
     assert [p.name for p in tmp_path.iterdir()] == ["e820.bin"]  # no temporary left
     code, text, _ = cli(capsys, "e820", "--decode", str(out), "--format", "json")
-    assert code == 0 and json.loads(text)[2] == {"address": 0, "length": 1 << 30, "type": 1}
+    document = json.loads(text)
+    assert code == 0 and document["format"] == 1 and document["kind"] == "etc/e820"
+    assert document["e820"][2] == {"address": 0, "length": 1 << 30, "type": 1}
 
 
 def test_e820_legacy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -484,7 +496,9 @@ def test_routes(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0] == "# pc-i440fx-10.0, QEMU 10.0, kvm, profile host amd-epyc-linux-6.18"
     assert lines[2] == "   0  irqchip  PIC master pin 0"
     code, out, _ = cli(capsys, "routes", PC, "--host", HOST, "--format", "json")
-    assert len(json.loads(out)) == 38
+    document = json.loads(out)
+    assert document["format"] == 1 and document["machine_type"] == "pc-i440fx-10.0"
+    assert len(document["routing"]) == 38
 
 
 def test_hosts_and_machines(capsys: pytest.CaptureFixture[str]) -> None:

@@ -177,4 +177,4 @@ def test_5000_real_inits_under_ulimit_256(tmp_path: Path) -> None:
     )
     assert p.returncode == 0, p.stderr[-2000:]
     last = p.stdout.splitlines()[-1]
-    assert last.startswith("5000 files × 1 hosts: ") and last.endswith(" 0 failed")
+    assert last.startswith("5000 files × 1 host × 1 QEMU version: ") and last.endswith(" 0 failed")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kvminit.engine.e820 import TYPE_NAMES, E820Entry
+from kvminit.engine.result import JSON_FORMAT
 from kvminit.kvm.abi import KVM_IRQ_ROUTING_IRQCHIP
 from kvminit.kvm.device import RoutingEntry
 
@@ -67,3 +68,55 @@ def cpus_table(models: Sequence[tuple[str, CpuModel]]) -> str:
         vendor = "(host's)" if m.vendor is None else (m.vendor or "(none)")
         lines.append(f"{name:<32} {m.model:<24} {vendor:<13} {'yes' if m.lm else 'no'}")
     return "\n".join(lines)
+
+
+# --- the same rows as JSON documents ({"format": 1, NAME: [...]}) --------------------------
+
+
+def hosts_json(hosts: Sequence[tuple[str, HostProfile, bool]]) -> dict[str, object]:
+    return {
+        "format": JSON_FORMAT,
+        "hosts": [
+            {
+                "name": name,
+                "source": p.source,
+                "kernel_release": p.kernel_release,
+                "cpu_vendor": p.cpu_vendor,
+                "phys_bits": p.phys_bits,
+                "qemu": p.qemu,
+                "default": default,
+                "description": p.description,
+            }
+            for name, p, default in hosts
+        ],
+    }
+
+
+def machines_json(qemu: str, classes: Sequence[MachineClass]) -> dict[str, object]:
+    return {
+        "format": JSON_FORMAT,
+        "qemu": qemu,
+        "machines": [
+            {
+                "type": mc.alias or mc.name,
+                "class": mc.name,
+                "kind": mc.kind,
+                "max_cpus": mc.max_cpus,
+                "gigabyte_align": mc.gigabyte_align,
+                "enforce_amd_1tb_hole": mc.enforce_amd_1tb_hole,
+                "deprecated": mc.deprecated,
+            }
+            for mc in classes
+        ],
+    }
+
+
+def cpus_json(qemu: str, models: Sequence[tuple[str, CpuModel]]) -> dict[str, object]:
+    return {
+        "format": JSON_FORMAT,
+        "qemu": qemu,
+        "cpus": [
+            {"name": name, "model": m.model, "vendor": m.vendor, "long_mode": m.lm}
+            for name, m in models
+        ],
+    }
