@@ -281,7 +281,11 @@ def cmd_from_qemu(args: argparse.Namespace) -> int:
     for line in from_qemu_lines(converted, args.verbose):
         say(line)
     machine = converted.machine()  # a ConfigError points at the options
-    write_output(args.output, converted.toml().encode())
+    from .schema import reference
+
+    write_output(
+        args.output, converted.toml(reference(args.output, "machine.schema.json")).encode()
+    )
     if not args.check:
         return EXIT_OK
     result = api.run(machine, _choice(args.host), qemu=converted.qemu)
@@ -293,9 +297,11 @@ def cmd_from_qemu(args: argparse.Namespace) -> int:
 def cmd_probe(args: argparse.Namespace) -> int:
     from . import api
     from .report.output import write_output
+    from .schema import reference
 
     profile = api.probe(name=args.name)
-    write_output(args.output, api.profile_toml(profile).encode())
+    schema = reference(args.output, "host.schema.json")
+    write_output(args.output, api.profile_toml(profile, schema).encode())
     if args.output != "-":
         say(
             f"wrote {args.output} ({len(profile.caps)} capabilities, "

@@ -63,9 +63,10 @@ class Converted:
         self.keys[key] = value
         self.origins[key] = option
 
-    def toml(self) -> str:
-        lines = [
-            "#:schema ../schemas/machine.schema.json",
+    def toml(self, schema: str | None = None) -> str:
+        """The machine file; `schema` the `#:schema` target, if one is reachable."""
+        lines = [f"#:schema {schema}"] if schema else []
+        lines += [
             toml.comment(f"Converted by `kvminit from-qemu` with QEMU {self.qemu} rules from:"),
             toml.comment(shlex.join(self.argv)),
         ]

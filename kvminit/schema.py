@@ -42,7 +42,31 @@ def stale(directory: Path) -> list[str]:
     return out
 
 
+def reference(output: str, name: str) -> str | None:
+    """The `#:schema` target for a file written to `output` ("-": the working directory):
+    the nearest schemas/NAME in it or above it, relative to the file; None when there is
+    none (an editor cannot load a schema that is not there)."""
+    import os
+
+    base = os.getcwd() if output == "-" else os.path.dirname(os.path.abspath(output))
+    directory = base
+    while True:
+        candidate = os.path.join(directory, "schemas", name)
+        if os.path.isfile(candidate):
+            ref = os.path.relpath(candidate, base).replace(os.sep, "/")
+            # A comment line cannot carry a path with control characters safely.
+            return ref if ref.isprintable() else None
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
 def write(directory: Path) -> list[str]:
+    if directory.exists() and not directory.is_dir():
+        from .common.errors import KvminitError
+
+        raise KvminitError(f"{directory}: not a directory (schema writes its files into one)")
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in rendered().items():

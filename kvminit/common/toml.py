@@ -21,6 +21,7 @@ else:  # pragma: no cover - exercised by the Python 3.10 CI run
 from .errors import KvminitError
 
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+_LONG_NUMBER = re.compile(r"[0-9_]{4000,}")
 
 
 class TomlError(KvminitError):
@@ -45,6 +46,12 @@ def loads(text: str) -> dict[str, Any]:
             int(match.group(1)) if match else max(1, text.count("\n") + (not text.endswith("\n")))
         )
         raise TomlError(f"TOML syntax error: {e}", line) from None
+    except ValueError:
+        # int() of a number past Python's digit limit (4300): a plain ValueError, after
+        # TOMLDecodeError (its subclass) is handled above. No value kvminit reads is near it.
+        match = _LONG_NUMBER.search(text)
+        line = text.count("\n", 0, match.start()) + 1 if match else None
+        raise TomlError("TOML syntax error: a number with thousands of digits", line) from None
 
 
 _ESCAPES = {

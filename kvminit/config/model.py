@@ -13,7 +13,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
 from pydantic_core import PydanticCustomError
 
 from .errors import Finding
-from .sizes import GiB, MiB, SizeError, parse_size
+from .sizes import (
+    POSITIVE_SIZE_PATTERN,
+    U64_MAX,
+    GiB,
+    MiB,
+    SizeError,
+    parse_size,
+    size_at_most_pattern,
+)
 
 KernelIrqchip = Literal["on", "off", "split"]
 OnOffAuto = Literal["on", "off", "auto"]
@@ -140,28 +148,28 @@ def _default_accel() -> list[Accel]:
 
 def _max_ram_below_4g(value: object) -> int:
     # 0 is a value QEMU takes (it warns, then per version splits or keeps the default).
-    if value == 0 or (isinstance(value, str) and value.strip() in ("0", "0B", "0b")):
-        return 0
-    size: int = _size(1)(value)
+    try:
+        size = parse_size(value, bare_unit=1, allow_zero=True)
+    except SizeError as e:
+        raise _fail(str(e)) from None
     if size > 4 * GiB:
         raise _fail(MAX_RAM_BELOW_4G_TOO_BIG.format(value=size))
     return size
 
 
-# What a machine file may say, for editors (the model's own types are the normalised ones).
-_SIZE_PATTERN = r"^\s*\d+(\.\d*)?\s*[BKMGTPEbkmgtpe]?\s*$"
-
-
-def _size_schema(description: str) -> WithJsonSchema:
-    return WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 1},
-                {"type": "string", "pattern": _SIZE_PATTERN},
-            ],
-            "description": description,
-        }
-    )
+# What a machine file may say, for editors (the model's own types are the normalised ones):
+# every rule JSON Schema can say, so an editor flags what kvminit would refuse.
+def _size_schema(
+    description: str, at_most: int | None = None, bare_unit: int = 1
+) -> WithJsonSchema:
+    if at_most is None:
+        top = U64_MAX // bare_unit
+        integer: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": top}
+        string = {"type": "string", "pattern": POSITIVE_SIZE_PATTERN}
+    else:
+        integer = {"type": "integer", "minimum": 0, "maximum": at_most}
+        string = {"type": "string", "pattern": size_at_most_pattern(at_most)}
+    return WithJsonSchema({"anyOf": [integer, string], "description": description})
 
 
 def _schema(schema: dict[str, Any]) -> WithJsonSchema:
@@ -194,7 +202,10 @@ class MachineConfig(BaseModel):
     memory: Annotated[
         int,
         BeforeValidator(_memory),
-        _size_schema("RAM, as -m: a bare integer counts MiB; strings take K/M/G/T suffixes"),
+        _size_schema(
+            "RAM, as -m: a bare integer counts MiB; strings take K/M/G/T suffixes",
+            bare_unit=MiB,
+        ),
     ] = DEFAULT_MEMORY
     maxmem: Annotated[
         int | None,
@@ -245,7 +256,7 @@ class MachineConfig(BaseModel):
         int | None,
         BeforeValidator(_max_ram_below_4g),
         Field(alias="max-ram-below-4g"),
-        _size_schema("highest RAM address below 4 GiB (at most 4G)"),
+        _size_schema("highest RAM address below 4 GiB (at most 4G; 0 allowed)", at_most=4 * GiB),
     ] = None
     cpu: Annotated[
         str | None,

@@ -11,7 +11,9 @@ TiB = 1 << 40
 
 # QEMU accepts these suffix letters, either case, powers of 1024.
 _SUFFIXES = {"B": 1, "K": KiB, "M": MiB, "G": GiB, "T": TiB, "P": 1 << 50, "E": 1 << 60}
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([BKMGTPEbkmgtpe])?\s*$")
+# ASCII digits only (str.isdigit and \d take "٤"), and few enough that int() never meets
+# Python's 4300-digit limit: 2^64 has 20 digits, so 40 leaves room for leading zeros.
+_SIZE_RE = re.compile(r"^\s*([0-9]{1,40}(?:\.[0-9]{0,40})?)\s*([BKMGTPEbkmgtpe])?\s*$", re.ASCII)
 U64_MAX = (1 << 64) - 1
 
 
@@ -19,7 +21,7 @@ class SizeError(ValueError):
     """A size that does not parse; the message says what is allowed."""
 
 
-def parse_size(value: object, *, bare_unit: int) -> int:
+def parse_size(value: object, *, bare_unit: int, allow_zero: bool = False) -> int:
     """Bytes for an integer or a suffixed string.
 
     `bare_unit` is what a number without a suffix counts: MiB for `memory`
@@ -28,7 +30,7 @@ def parse_size(value: object, *, bare_unit: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise SizeError('must be an integer or a size string such as "512M" or "4G"')
     if isinstance(value, int):
-        if value <= 0:
+        if value < 0 or (value == 0 and not allow_zero):
             raise SizeError("must be greater than 0")
         number = value * bare_unit
     else:
@@ -47,7 +49,7 @@ def parse_size(value: object, *, bare_unit: int) -> int:
         if numerator % denominator:
             raise SizeError("is not a whole number of bytes")
         number = numerator // denominator
-        if number <= 0:
+        if number <= 0 and not (number == 0 and allow_zero):
             raise SizeError("must be greater than 0")
     if number > U64_MAX:
         raise SizeError("is too large (more than 2^64 - 1 bytes)")
@@ -61,3 +63,44 @@ def format_size(n: int) -> str:
         if n >= unit and n % unit == 0:
             return f"{n // unit}{suffix}"
     return str(n)
+
+
+# --- the same rules as JSON Schema patterns, for editors ----------------------------------
+
+_SUFFIX_CLASS = "[BKMGTPEbkmgtpe]"
+
+
+def _integers_up_to(n: int) -> str:
+    """A regex for the decimal integers 0..n (leading zeros allowed)."""
+    digits = str(n)
+    alternatives = []
+    if len(digits) > 1:
+        alternatives.append(f"[0-9]{{1,{len(digits) - 1}}}")
+    for i, d in enumerate(digits):
+        if d != "0":
+            rest = len(digits) - i - 1
+            tail = f"[0-9]{{{rest}}}" if rest else ""
+            alternatives.append(f"{digits[:i]}[0-{int(d) - 1}]{tail}")
+    alternatives.append(digits)
+    return "0*(?:" + "|".join(alternatives) + ")"
+
+
+def _at_most(n: int) -> str:
+    """A number (with an optional fraction) not above n."""
+    if n == 0:
+        return "0+(?:\\.0*)?"
+    return f"(?:{_integers_up_to(n - 1)}(?:\\.[0-9]*)?|0*{n}(?:\\.0*)?)"
+
+
+POSITIVE_SIZE_PATTERN = (
+    f"^\\s*(?:0*[1-9][0-9]*(?:\\.[0-9]*)?|0+\\.[0-9]*[1-9][0-9]*)\\s*{_SUFFIX_CLASS}?\\s*$"
+)
+
+
+def size_at_most_pattern(limit: int) -> str:
+    """Size strings (bare = bytes) not above `limit` bytes, one alternative per suffix."""
+    parts = [f"{_at_most(limit)}\\s*[Bb]?"]
+    for suffix, unit in _SUFFIXES.items():
+        if suffix != "B":
+            parts.append(f"{_at_most(limit // unit)}\\s*[{suffix}{suffix.lower()}]")
+    return "^\\s*(?:" + "|".join(parts) + ")\\s*$"
