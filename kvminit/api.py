@@ -144,6 +144,7 @@ def validate(
     shard: Shard | None = None,
     exclude: Sequence[str] = (),
     progress: Callable[[int, int], None] | None = None,
+    only_machine_files: bool = False,
 ) -> list[PairResult]:
     """Every (machine file, host, QEMU version) triple: the description, then the init.
 
@@ -151,6 +152,8 @@ def validate(
     environments, what git ignores or what an `exclude` glob matches); a host spec
     that is a directory stands for every profile in it. No `qemu` given: each host's
     profile version, else 10.0. `progress(done, total)` is told as triples complete.
+    TOML files found in directories that are plainly not machine files (pyproject.toml,
+    host profiles) are skipped; `only_machine_files` skips them among named files too.
     """
     from .batch import PairResult, Target, check_files, in_shard, machine_files
     from .engine.accel import which_qemu
@@ -168,7 +171,15 @@ def validate(
         for t in targets
         if in_shard(p.path, t, shard)
     ]
-    return unreadable + check_files(files, targets, jobs=jobs, shard=shard, progress=progress)
+    named = {os.path.normpath(p) for p in paths if not os.path.isdir(p)}
+
+    def skip_other(path: str) -> bool:
+        return only_machine_files or os.path.normpath(path) not in named
+
+    checked = check_files(
+        files, targets, jobs=jobs, shard=shard, progress=progress, skip_other=skip_other
+    )
+    return unreadable + checked
 
 
 def boot(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import time
 import zlib
@@ -13,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from .config import ConfigError, Finding
-from .config.loader import parse_machine, read_text
+from .config.loader import key_lines, parse_machine, read_text
+from .config.model import KEYS
 from .engine import run as engine_run
 from .engine.qemu import Qemu
 from .kvm.device import KvmHost
@@ -192,13 +194,37 @@ def check_text(text: str, path: str, targets: Iterable[Target]) -> list[PairResu
     return results
 
 
-def check_file(path: str, targets: Iterable[Target]) -> list[PairResult]:
+def check_file(path: str, targets: Iterable[Target], skip_other: bool = False) -> list[PairResult]:
+    """The file on every target; with `skip_other`, nothing for a TOML file that is
+    plainly something else (pyproject.toml, a host profile)."""
     targets = list(targets)
     try:
         text = read_text(path)
     except ConfigError as e:
         return [PairResult(path, t.label, str(t.qemu), list(e.problems)) for t in targets]
+    if skip_other and other_toml(text):
+        return []
     return check_text(text, path, targets)
+
+
+# Keys only a machine file has (name and description are everyone's).
+_MACHINE_ONLY_KEYS = frozenset(KEYS) - {"name", "description"}
+_SCHEMA_LINE = re.compile(r"^#:schema\s+(\S+)", re.MULTILINE)
+
+
+def other_toml(text: str) -> bool:
+    """A TOML file that is plainly not a machine description: it names another schema, or
+    it has tables and not one machine key (pyproject.toml, Cargo.toml, host profiles).
+    A machine file with a typo still has its other keys, so it is never skipped."""
+    schema = _SCHEMA_LINE.search(text)
+    if schema is not None:
+        return not schema.group(1).endswith("machine.schema.json")
+    if not _TABLE_HEADER.search(text):
+        return False
+    return not any(key in _MACHINE_ONLY_KEYS for key in key_lines(text))
+
+
+_TABLE_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
 
 
 # --- batches ---------------------------------------------------------------------------
@@ -226,7 +252,9 @@ def in_shard(path: str, target: Target, shard: Shard | None) -> bool:
     return zlib.crc32(key.encode()) % count == index - 1
 
 
-Task = tuple[str, list[int]]  # a file and the indices of the targets to check it on
+# A file, the indices of the targets to check it on, and whether to skip it when it is
+# plainly another kind of TOML file.
+Task = tuple[str, list[int], bool]
 _worker_targets: list[Target] = []
 
 
@@ -249,7 +277,9 @@ def _check_tasks_on(tasks: list[Task], targets: list[Target]) -> list[PairResult
             h.closer = closer
         try:
             return [
-                pair for path, idx in tasks for pair in check_file(path, [targets[i] for i in idx])
+                pair
+                for path, idx, skip in tasks
+                for pair in check_file(path, [targets[i] for i in idx], skip)
             ]
         finally:
             for h in real:
@@ -263,43 +293,53 @@ def check_files(
     jobs: int = 1,
     shard: Shard | None = None,
     progress: Callable[[int, int], None] | None = None,
+    skip_other: Callable[[str], bool] = lambda path: False,
 ) -> list[PairResult]:
     """Every (file, host, QEMU) triple of the shard, in file order then target order.
 
-    `progress(done, total)` is called as triples complete (counted in triples).
+    `progress(done, total)` is called as triples complete (counted in triples);
+    files for which `skip_other(path)` holds are skipped if they are plainly not machine
+    files (see other_toml).
     """
     tasks: list[Task] = []
     for path in files:
         idx = [i for i, t in enumerate(targets) if in_shard(path, t, shard)]
         if idx:
-            tasks.append((path, idx))
-    total = sum(len(idx) for _, idx in tasks)
+            tasks.append((path, idx, skip_other(path)))
+    total = sum(len(idx) for _, idx, _ in tasks)
     results: list[PairResult] = []
-    for chunk in _chunks_checked(tasks, list(targets), jobs):
+    done = 0
+    for chunk, count in _chunks_checked(tasks, list(targets), jobs):
         results += chunk
+        done += count
         if progress is not None:
-            progress(len(results), total)
+            progress(done, total)
     return results
 
 
 def _chunks_checked(
     tasks: list[Task], targets: list[Target], jobs: int
-) -> Iterator[list[PairResult]]:
+) -> Iterator[tuple[list[PairResult], int]]:
+    """Each chunk's results, and how many triples it stood for (skipped files included)."""
     # A few chunks per worker keeps them busy without a round trip per file; one process
     # checks in chunks too, so progress can be told as it goes.
     workers = min(jobs, len(tasks))
     size = max(1, min(256, len(tasks) // (max(workers, 1) * 4)))
     chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+
+    def triples(chunk: list[Task]) -> int:
+        return sum(len(idx) for _, idx, _ in chunk)
+
     if workers <= 1:
         for chunk in chunks:
-            yield _check_tasks_on(chunk, targets)
+            yield _check_tasks_on(chunk, targets), triples(chunk)
         return
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(
         workers, mp_context=context, initializer=_init_worker, initargs=(targets,)
     )
     try:
-        yield from pool.map(_check_tasks, chunks)
+        yield from zip(pool.map(_check_tasks, chunks), map(triples, chunks), strict=True)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

@@ -152,6 +152,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             shard=shard,
             exclude=args.exclude or (),
             progress=progress,
+            only_machine_files=args.only_machine_files,
         )
     finally:
         progress.finish()
@@ -407,6 +408,12 @@ def _args_validate(p: argparse.ArgumentParser) -> None:
         "--quiet",
         action="store_true",
         help="print only errors and the summary, no progress",
+    )
+    p.add_argument(
+        "--only-machine-files",
+        action="store_true",
+        help="skip named *.toml files that are plainly not machine files (pyproject.toml, "
+        "host profiles), as files found in directories are; for pre-commit's file lists",
     )
     p.add_argument(
         "--exclude",

@@ -371,3 +371,25 @@ def test_e820_svg(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monkey
     svg = ET.fromstring(out)
     texts = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
     assert code == 0 and "pc-q35-10.0, QEMU 10.0" in texts and "0xfeffc000" in texts
+
+
+# --- which *.toml files are machine files ---------------------------------------------------
+
+
+def test_a_walk_skips_toml_that_is_plainly_something_else(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write(tmp_path, "pyproject.toml", '[project]\nname = "x"\ndescription = "y"\n')
+    write(tmp_path, "hosts/h.toml", 'format = 1\nname = "h"\n[caps]\nKVM_CAP_NR_VCPUS = 2\n')
+    write(tmp_path, "other.toml", "#:schema ./schemas/host.schema.json\nformat = 1\n")
+    typo = write(tmp_path, "typo.toml", 'type = "pc"\nsmpp = 2\n[extra]\nx = 1\n')
+    ok = write(tmp_path, "ok.toml", 'type = "pc"\n')
+    code, out, _ = cli(capsys, "validate", str(tmp_path), "--host", HOST)
+    assert code == 1
+    assert {line.split(":")[0] for line in out.splitlines()[:-1]} == {typo}
+    assert out.splitlines()[-1].startswith("2 files × 1 host")
+    # Named files are checked whatever they are, unless asked (pre-commit passes every *.toml).
+    pyproject = str(tmp_path / "pyproject.toml")
+    assert cli(capsys, "validate", pyproject, ok, "--host", HOST)[0] == 1
+    code, out, _ = cli(capsys, "validate", "--only-machine-files", pyproject, ok, "--host", HOST)
+    assert code == 0 and out.splitlines()[-1].startswith("1 file × 1 host")

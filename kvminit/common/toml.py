@@ -50,8 +50,8 @@ def loads(text: str) -> dict[str, Any]:
         # int() of a number past Python's digit limit (4300): a plain ValueError, after
         # TOMLDecodeError (its subclass) is handled above. No value kvminit reads is near it.
         match = _LONG_NUMBER.search(text)
-        line = text.count("\n", 0, match.start()) + 1 if match else None
-        raise TomlError("TOML syntax error: a number with thousands of digits", line) from None
+        where = text.count("\n", 0, match.start()) + 1 if match else None
+        raise TomlError("TOML syntax error: a number with thousands of digits", where) from None
 
 
 _ESCAPES = {
