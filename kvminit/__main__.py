@@ -1,8 +1,5 @@
 import sys
 
-try:
-    from kvminit.cli import main
-except KeyboardInterrupt:  # Ctrl-C while still importing
-    sys.exit(130)
+from kvminit.entry import console
 
-sys.exit(main())
+sys.exit(console())

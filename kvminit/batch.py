@@ -9,7 +9,6 @@ import signal
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -187,7 +186,13 @@ def check_text(text: str, path: str, targets: Iterable[Target]) -> list[PairResu
     results = []
     for t in targets:
         start = time.perf_counter()
-        r = engine_run(machine, t.host, qemu=t.qemu, trace=False)
+        try:
+            r = engine_run(machine, t.host, qemu=t.qemu, trace=False)
+        except Exception as e:
+            # A bug (or a host the engine cannot take) fails this triple, not the batch.
+            bug = Finding(f"internal error (a bug in kvminit, please report it): {e!r}")
+            results.append(PairResult(path, t.label, str(t.qemu), [bug]))
+            continue
         errors = [r.error.finding] if r.error is not None else []
         seconds = time.perf_counter() - start
         results.append(PairResult(path, t.label, str(t.qemu), errors, list(r.warnings), seconds))
@@ -261,8 +266,11 @@ _worker_targets: list[Target] = []
 def _init_worker(targets: list[Target]) -> None:
     global _worker_targets
     _worker_targets = targets
-    # Ctrl-C is the parent's to report; workers just stop with it.
+    # Ctrl-C is the parent's to report; the parent ends workers with SIGTERM, which must
+    # kill them outright (they inherit the parent's unwinding handler otherwise).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def _check_tasks(tasks: list[Task]) -> list[PairResult]:
@@ -334,14 +342,18 @@ def _chunks_checked(
         for chunk in chunks:
             yield _check_tasks_on(chunk, targets), triples(chunk)
         return
-    context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(targets,)
+    # multiprocessing's Pool, not concurrent.futures: terminate() ends every worker at once,
+    # which an interrupted or terminated run needs (no worker may outlive it holding the
+    # caller's pipes), and imap keeps the file order.
+    pool = multiprocessing.get_context("fork").Pool(
+        workers, initializer=_init_worker, initargs=(targets,)
     )
     try:
-        yield from zip(pool.map(_check_tasks, chunks), map(triples, chunks), strict=True)
+        yield from zip(pool.imap(_check_tasks, chunks), map(triples, chunks), strict=True)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.terminate()
         raise
+    else:
+        pool.close()
     finally:
-        pool.shutdown()
+        pool.join()

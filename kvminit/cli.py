@@ -641,6 +641,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say("a command or a MACHINE.toml is required (kvminit --help)")
         return EXIT_USAGE
     from .common.errors import KvminitError
+    from .entry import Terminated
 
     try:
         _check_versions(args)
@@ -654,6 +655,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("interrupted")
         return EXIT_INTERRUPTED
+    except Terminated as e:
+        import signal
+
+        say(f"terminated by {signal.Signals(e.signum).name}")
+        return 128 + e.signum
     except BrokenPipeError:
         # The reader went away (`| head`); nothing more to say.
         sys.stderr.close()

@@ -1,0 +1,98 @@
+"""Signals: SIGTERM and SIGHUP end a run as Ctrl-C does, with no orphan and no temp file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HOST = "amd-epyc-linux-6.18"
+
+
+def many_files(directory: Path, count: int) -> None:
+    for i in range(count):
+        (directory / f"m{i:05}.toml").write_text(f'type = "pc"\nmemory = {128 + i}\n')
+
+
+def children(pid: int) -> set[int]:
+    found: set[int] = set()
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found |= {int(c) for c in f.read().split()}
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def start(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "kvminit", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_stops_the_pool_and_leaves_no_orphan(
+    tmp_path: Path, signum: int, code: int
+) -> None:
+    many_files(tmp_path, 6000)
+    out = tmp_path / "report.xml"
+    p = start(
+        ["validate", ".", "--host", HOST, "--jobs", "2", "--format", "junit", "-o", str(out)],
+        tmp_path,
+    )
+    workers: set[int] = set()
+    deadline = time.monotonic() + 20
+    while len(workers) < 2 and time.monotonic() < deadline and p.poll() is None:
+        workers |= children(p.pid)
+        time.sleep(0.02)
+    assert workers, "the pool never started"
+    p.send_signal(signum)
+    _, err = p.communicate(timeout=30)  # a hang fails here instead of blocking CI
+    assert p.returncode == code, err
+    assert f"kvminit: terminated by {signal.Signals(signum).name}" in err.decode()
+    time.sleep(0.2)
+    assert not [w for w in workers if alive(w)]
+    assert not out.exists()
+    assert not list(tmp_path.glob(".kvminit-*"))
+
+
+def test_sigint_is_130_without_a_traceback(tmp_path: Path) -> None:
+    many_files(tmp_path, 3000)
+    p = start(["validate", ".", "--host", HOST, "--jobs", "2"], tmp_path)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 130 and b"Traceback" not in err
+
+
+# From 50 ms on: before that the interpreter itself is still importing `site`, and a
+# Ctrl-C there is Python's own "Fatal Python error", before any kvminit code runs.
+@pytest.mark.parametrize("delay", [0.05, 0.07, 0.09, 0.12, 0.15, 0.2])
+def test_a_signal_while_starting_is_no_traceback(tmp_path: Path, delay: float) -> None:
+    p = start(["hosts"], tmp_path)
+    time.sleep(delay)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert b"Traceback" not in err
+    assert p.returncode in (0, 130, -signal.SIGINT)
