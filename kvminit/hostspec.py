@@ -63,10 +63,49 @@ def _is_char_device(path: str) -> bool:
         return False
 
 
-def load_host(spec: str = "auto", *, device: str = DEFAULT_DEVICE) -> HostChoice:
-    """The host `spec` names; ProfileError when it names none."""
+def _is_path(spec: str) -> bool:
+    """A spec that can only mean a file: it has a directory part or a .toml suffix."""
+    return os.sep in spec or bool(os.altsep and os.altsep in spec) or spec.endswith(".toml")
+
+
+def _means_builtin(spec: str) -> bool:
     from .kvm import profiles
 
+    return not _is_path(spec) and spec in profiles.builtin_names()
+
+
+def _builtin(spec: str) -> HostChoice | None:
+    """The built-in profile a bare name means, with a note when a file of that name exists.
+
+    A built-in name always means the built-in: a file, directory or device of that
+    name in the working directory (which a pull request can add) never takes its
+    place silently. The note says which was used and how to name the other.
+    """
+    from .kvm import profiles
+
+    if not _means_builtin(spec):
+        return None
+    note: str | None = None
+    if os.path.lexists(spec):
+        what = "directory" if os.path.isdir(spec) else "file"
+        note = (
+            f"--host {spec}: using the built-in profile; ./{spec} also exists "
+            f"(write --host ./{spec} to use the {what})"
+        )
+    return HostChoice(profiles.profile_host(profiles.builtin_profile(spec)), spec, note)
+
+
+def load_host(spec: str = "auto", *, device: str = DEFAULT_DEVICE) -> HostChoice:
+    """The host `spec` names; ProfileError when it names none.
+
+    In order: `real`, `auto`, a built-in profile's bare name, a *.toml profile file
+    (never a device, whatever it points at), a device (/dev/..., or a character device
+    by another name), else a profile file.
+    """
+    from .kvm import profiles
+
+    if not spec:
+        raise ProfileError("''", "names no host: give auto, real, a built-in name or a file")
     if spec == "real":
         return HostChoice(RealHost(device), device)
     if spec == "auto":
@@ -76,41 +115,41 @@ def load_host(spec: str = "auto", *, device: str = DEFAULT_DEVICE) -> HostChoice
         name = profiles.DEFAULT_PROFILE
         fallback = f"{problem}; using the built-in host profile {name}"
         return HostChoice(profiles.profile_host(profiles.builtin_profile(name)), name, fallback)
-    if spec.startswith("/dev/") or _is_char_device(spec):
+    builtin = _builtin(spec)
+    if builtin is not None:
+        return builtin
+    if not spec.endswith(".toml") and (spec.startswith("/dev/") or _is_char_device(spec)):
         return HostChoice(RealHost(spec), spec)
-    builtin = profiles.builtin_names()
-    looks_like_a_path = os.sep in spec or spec.endswith(".toml")
-    if spec in builtin and not looks_like_a_path:
-        note: str | None = None
-        if os.path.exists(spec):
-            note = (
-                f"--host {spec}: using the built-in profile; ./{spec} also exists "
-                f"(write --host ./{spec} to use the file)"
-            )
-        return HostChoice(profiles.profile_host(profiles.builtin_profile(spec)), spec, note)
     path = Path(spec)
-    if looks_like_a_path or path.exists():
+    if _is_path(spec) or os.path.lexists(spec):
         if path.is_dir():
             raise ProfileError(
                 spec, "is a directory (only `validate` takes a directory of profiles)"
             )
+        # load_profile reads regular files only: a FIFO or /dev/zero is refused unread.
         return HostChoice(profiles.profile_host(profiles.load_profile(path)), spec)
     raise ProfileError(
         spec,
         "not a profile file, nor a built-in profile ("
-        + ", ".join(builtin)
+        + ", ".join(profiles.builtin_names())
         + "), nor auto/real/a device",
     )
 
 
 def load_hosts(spec: str, *, device: str = DEFAULT_DEVICE) -> list[HostChoice]:
-    """Like load_host, but a directory stands for every *.toml profile in it."""
+    """Like load_host, but a directory stands for every *.toml profile in it.
+
+    A built-in name means the built-in even when a directory of that name exists.
+    """
     from .kvm import profiles
 
-    path = Path(spec)
-    if path.is_dir() and not spec.startswith("/dev/"):
-        files = sorted(p for p in path.glob("*.toml"))
-        if not files:
-            raise ProfileError(spec, "directory holds no *.toml host profiles")
-        return [HostChoice(profiles.profile_host(profiles.load_profile(f)), str(f)) for f in files]
+    if spec and not _means_builtin(spec) and not spec.startswith("/dev/"):
+        path = Path(spec)
+        if path.is_dir():
+            files = sorted(path.glob("*.toml"))
+            if not files:
+                raise ProfileError(spec, "directory holds no *.toml host profiles")
+            return [
+                HostChoice(profiles.profile_host(profiles.load_profile(f)), str(f)) for f in files
+            ]
     return [load_host(spec, device=device)]

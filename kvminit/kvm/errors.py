@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from kvminit.common.errors import KvminitError
 
@@ -29,12 +31,44 @@ def strerror(errno: int) -> str:
         return f"Unknown error {errno}"
 
 
-class ProfileError(KvminitError):
-    """A host profile that cannot be used: the file (or name) and why."""
+class ProfileProblem(NamedTuple):
+    """One thing wrong with a profile: why, the key it is about, and that key's line."""
 
-    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+    message: str
+    key: str | None = None  # as the file spells it: "api-version", "caps.KVM_CAP_MCE"
+    line: int | None = None
+
+    def located(self, path: str) -> str:
+        where = f"{path}:{self.line}" if self.line else path
+        what = f"{self.key}: " if self.key else ""
+        return f"{where}: {what}{self.message}"
+
+
+class ProfileError(KvminitError):
+    """A host profile that cannot be used: the file (or name) and every reason found.
+
+    `message`, `key` and `line` are the first problem's; `problems` holds them all,
+    one line each in the text, as machine files' Findings are.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        message: str = "",
+        line: int | None = None,
+        *,
+        key: str | None = None,
+        problems: Sequence[ProfileProblem] = (),
+    ) -> None:
         self.path = path
-        self.message = message
-        self.line = line
-        where = f"{path}:{line}" if line else path
-        super().__init__(f"{where}: {message}")
+        self.problems = list(problems) or [ProfileProblem(message, key, line)]
+        self.message, self.key, self.line = self.problems[0]
+        super().__init__("\n".join(p.located(path) for p in self.problems))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle as cls(*args); ours rebuild from their parts (validate --jobs).
+        return (_rebuild, (self.path, tuple(self.problems)))
+
+
+def _rebuild(path: str, problems: tuple[ProfileProblem, ...]) -> ProfileError:
+    return ProfileError(path, problems=[ProfileProblem(*p) for p in problems])

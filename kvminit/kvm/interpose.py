@@ -39,12 +39,14 @@ class Faults:
     """The faults of one open: counts start afresh with each open of the host."""
 
     def __init__(self, faults: Sequence[Injected]) -> None:
-        self._left = [Injected(f.ioctl, f.errno, f.times) for f in faults]
+        # By request, in the given order: a request looks only at its own faults, so
+        # the cost of a call does not grow with the length of the list.
+        self._left: dict[str, list[Injected]] = {}
+        for f in faults:
+            self._left.setdefault(f.ioctl, []).append(Injected(f.ioctl, f.errno, f.times))
 
     def before(self, fd: FdKind, request: str, arg: object) -> None:
-        for f in self._left:
-            if f.ioctl != request:
-                continue
+        for f in self._left.get(request, ()):
             if f.times is None:
                 raise KvmError(request, f.errno)
             if f.times > 0:

@@ -6,8 +6,10 @@ import datetime as dt
 import os
 from collections.abc import Callable
 
+from pydantic import ValidationError
+
 from .caps import Cap
-from .errors import KvmError
+from .errors import KvmError, ProfileError
 from .profile import HostProfile
 from .real import RealHost
 
@@ -78,23 +80,28 @@ def probe(host: RealHost | None = None, name: str | None = None) -> HostProfile:
     release = os.uname().release
     vendor = host.cpu_vendor()
     short = "amd" if vendor == "AuthenticAMD" else "intel"
-    return HostProfile.model_validate(
-        {
-            "format": 1,
-            "name": name or f"{short}-{os.uname().nodename}-linux-{release.split('-')[0]}",
-            "description": f"Recorded by `kvminit probe` from {host.path} "
-            f"on {os.uname().nodename}.",
-            "source": "recorded",
-            "recorded": dt.date.today(),
-            "kernel-release": release,
-            "uname-machine": host.uname_machine(),
-            "cpu-vendor": vendor if vendor in ("AuthenticAMD", "GenuineIntel") else "GenuineIntel",
-            "phys-bits": min(max(host.phys_bits(), 32), 52),
-            "api-version": api_version,
-            "msr-indices": msrs,
-            "msr-feature-indices": feature_msrs,
-            "qemu": installed_qemu(),
-            "caps": caps,
-            "vm-caps": vm_caps,
-        }
-    )
+    data = {
+        "format": 1,
+        "name": name or f"{short}-{os.uname().nodename}-linux-{release.split('-')[0]}",
+        "description": f"Recorded by `kvminit probe` from {host.path} on {os.uname().nodename}.",
+        "source": "recorded",
+        "recorded": dt.date.today(),
+        "kernel-release": release,
+        "uname-machine": host.uname_machine(),
+        "cpu-vendor": vendor if vendor in ("AuthenticAMD", "GenuineIntel") else "GenuineIntel",
+        "phys-bits": min(max(host.phys_bits(), 32), 52),
+        "api-version": api_version,
+        "msr-indices": msrs,
+        "msr-feature-indices": feature_msrs,
+        "qemu": installed_qemu(),
+        "caps": caps,
+        "vm-caps": vm_caps,
+    }
+    try:
+        return HostProfile.model_validate(data)
+    except ValidationError as e:
+        # An answer past what the format allows (profile.CAP_LIMITS), or a --name that
+        # cannot be printed: say which, as for a file.
+        from .profiles import validation_problems
+
+        raise ProfileError(host.path, problems=validation_problems(e)) from None

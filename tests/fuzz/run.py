@@ -1,6 +1,7 @@
 """Run the property tests with many examples: `python tests/fuzz/run.py [N]` (default 20000).
 
-Each of the six properties in tests/test_fuzz.py runs N examples, so 20000 gives
+Each of the six properties in tests/test_fuzz.py (machine files) and each `test_fuzz_*`
+of tests/hostile/test_profiles.py (host profiles) runs N examples, so 20000 gives
 over 100,000 in all.
 """
 
@@ -26,6 +27,9 @@ if __name__ == "__main__":
                 "-p",
                 "no:cacheprovider",
                 str(ROOT / "tests" / "test_fuzz.py"),
+                str(ROOT / "tests" / "hostile" / "test_profiles.py"),
+                "-k",
+                "test_fuzz",
                 "--hypothesis-show-statistics",
             ],
             env=env,

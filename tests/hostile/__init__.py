@@ -1,0 +1,1 @@
+"""Hostile inputs: files from pull requests that try to hang, exhaust or crash kvminit."""
