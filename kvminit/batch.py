@@ -9,6 +9,8 @@ import signal
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -342,18 +344,72 @@ def _chunks_checked(
         for chunk in chunks:
             yield _check_tasks_on(chunk, targets), triples(chunk)
         return
-    # multiprocessing's Pool, not concurrent.futures: terminate() ends every worker at once,
-    # which an interrupted or terminated run needs (no worker may outlive it holding the
-    # caller's pipes), and imap keeps the file order.
-    pool = multiprocessing.get_context("fork").Pool(
-        workers, initializer=_init_worker, initargs=(targets,)
-    )
+    yield from _in_workers(chunks, targets, workers, triples)
+
+
+# concurrent.futures, because it notices a worker that dies (the OOM killer, a crash):
+# multiprocessing.Pool waits for its lost chunk for ever.
+WORKER_DIED = (
+    "not checked: the worker process checking this file died (killed by a signal, out of memory?)"
+)
+
+
+def _in_workers(
+    chunks: list[list[Task]],
+    targets: list[Target],
+    workers: int,
+    triples: Callable[[list[Task]], int],
+) -> Iterator[tuple[list[PairResult], int]]:
+    """The chunks' results in order from `workers` processes. After a worker dies, the
+    rest run one chunk per fresh process, so only the chunk that kills its worker fails."""
+    pool = _pool(targets, workers)
+    futures = [pool.submit(_check_tasks, chunk) for chunk in chunks]
     try:
-        yield from zip(pool.imap(_check_tasks, chunks), map(triples, chunks), strict=True)
+        for i, future in enumerate(futures):
+            try:
+                yield future.result(), triples(chunks[i])
+            except BrokenProcessPool:
+                _end(pool)
+                for chunk in chunks[i:]:
+                    yield _alone(chunk, targets), triples(chunk)
+                return
     except BaseException:
-        pool.terminate()
+        # Interrupted, terminated or failed: no worker may outlive the run holding the
+        # caller's pipes.
+        _end(pool)
         raise
-    else:
-        pool.close()
-    finally:
-        pool.join()
+    pool.shutdown()
+
+
+def _alone(chunk: list[Task], targets: list[Target]) -> list[PairResult]:
+    pool = _pool(targets, 1)
+    try:
+        results = pool.submit(_check_tasks, chunk).result()
+    except BrokenProcessPool:
+        results = [
+            PairResult(path, targets[i].label, str(targets[i].qemu), [Finding(WORKER_DIED)])
+            for path, idx, _ in chunk
+            for i in idx
+        ]
+    except BaseException:
+        _end(pool)
+        raise
+    pool.shutdown()
+    return results
+
+
+def _pool(targets: list[Target], workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_init_worker,
+        initargs=(targets,),
+    )
+
+
+def _end(pool: ProcessPoolExecutor) -> None:
+    """Stop every worker now. Killing them first (there is no public way before Python
+    3.14) and not cancelling futures keeps the executor's own thread from tripping."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=False)

@@ -85,9 +85,12 @@ def _run(machine: str, host: str, qemu: str | None) -> InitResult:
 
 
 def _write(target: str, text: str) -> None:
+    """Text for stdout or -o: a value from a hostile file (a machine name with a terminal
+    escape) is shown escaped, never sent raw; JSON and SVG have no raw controls anyway."""
+    from .common.text import printable_lines
     from .report.output import write_output
 
-    write_output(target, (text + "\n").encode())
+    write_output(target, ("\n".join(printable_lines(text)) + "\n").encode())
 
 
 # --- handlers ----------------------------------------------------------------------------

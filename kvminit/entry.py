@@ -31,12 +31,23 @@ def install() -> None:
             signal.signal(signum, _raise)
 
 
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def console() -> int:
     install()
     try:
-        from kvminit.cli import main
-    except KeyboardInterrupt:  # Ctrl-C while still importing
+        # pydantic's Rust core panics if interrupted while it loads: hold the signals
+        # while the modules every run needs come in, and take one that arrived meanwhile
+        # (raised here, at a clean point) when they are released.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        try:
+            from kvminit import config  # noqa: F401  (pydantic, built once per process)
+            from kvminit.cli import main
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+        return main()
+    except KeyboardInterrupt:  # Ctrl-C while importing or parsing, before main's own guard
         return 130
     except Terminated as e:
         return 128 + e.signum
-    return main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 
@@ -21,6 +22,8 @@ def write_output(target: str, data: bytes, *, binary: str | None = None) -> None
     if target == "-":
         import sys
 
+        if sys.stdout is None:  # started with stdout closed (>&-)
+            raise OutputError("cannot write to standard output: it is closed")
         if binary and sys.stdout.isatty():
             raise OutputError(
                 f"refusing to write binary {binary} data to a terminal; use -o FILE or a pipe"
@@ -31,6 +34,9 @@ def write_output(target: str, data: bytes, *, binary: str | None = None) -> None
         except OSError as e:
             raise OutputError(f"cannot write to standard output: {e.strerror or e}") from None
         return
+    # A symlink is followed, as cp and shells do: the file it names is replaced, the link
+    # stays (a dangling link's target is created).
+    target = os.path.realpath(target) if os.path.islink(target) else target
     try:
         mode = os.stat(target).st_mode
     except FileNotFoundError:
@@ -40,12 +46,7 @@ def write_output(target: str, data: bytes, *, binary: str | None = None) -> None
     if mode is not None and not stat.S_ISREG(mode):
         if stat.S_ISDIR(mode):
             raise OutputError(f"{target}: is a directory")
-        # A device or FIFO: write straight to it and report what it says.
-        try:
-            with open(target, "wb") as f:
-                f.write(data)
-        except OSError as e:
-            raise OutputError(f"{target}: {e.strerror or e}") from None
+        _write_special(target, data, stat.S_ISFIFO(mode))
         return
     import tempfile  # only when a file is written
 
@@ -74,3 +75,25 @@ def write_output(target: str, data: bytes, *, binary: str | None = None) -> None
         if isinstance(e, OSError):
             raise OutputError(f"{target}: {e.strerror or e}") from None
         raise
+
+
+def _write_special(target: str, data: bytes, fifo: bool) -> None:
+    """A device or FIFO: write straight to it and report what it says. A FIFO nobody
+    reads would block for ever; opened non-blocking it says so at once (ENXIO)."""
+    flags = os.O_WRONLY | (os.O_NONBLOCK if fifo else 0)
+    try:
+        fd = os.open(target, flags)
+    except OSError as e:
+        if fifo and e.errno == errno.ENXIO:
+            raise OutputError(f"{target}: a FIFO with no reader") from None
+        raise OutputError(f"{target}: {e.strerror or e}") from None
+    try:
+        if fifo:
+            os.set_blocking(fd, True)  # a reader is there: let it take its time
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError as e:
+        raise OutputError(f"{target}: {e.strerror or e}") from None
+    finally:
+        os.close(fd)

@@ -18,11 +18,25 @@ if TYPE_CHECKING:
 IRQCHIP_NAMES = {0: "PIC master", 1: "PIC slave", 2: "IOAPIC"}
 
 
+U64_MAX = (1 << 64) - 1
+
+
 def e820_table(entries: Sequence[E820Entry]) -> str:
+    """Linux's boot-log lines. A decoded blob can hold what QEMU never writes: an empty
+    entry has no last byte, and one that runs past 2^64 is said to, not wrapped."""
     lines = []
     for e in entries:
         kind = TYPE_NAMES.get(e.type, f"type {e.type}")
+        if e.length == 0:
+            lines.append(f"[mem {e.address:#018x} empty] {kind}")
+            continue
         end = e.address + e.length - 1
+        if end > U64_MAX:
+            lines.append(
+                f"[mem {e.address:#018x}-{U64_MAX:#018x}] {kind} "
+                f"(length {e.length:#x} runs past 2^64)"
+            )
+            continue
         lines.append(f"[mem {e.address:#018x}-{end:#018x}] {kind}")
     return "\n".join(lines)
 

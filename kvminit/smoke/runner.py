@@ -102,6 +102,7 @@ def boot(
             raise BootError(f"{len(ram)} RAM regions but KVM offers {state.nr_slots} slots")
         if not ram or ram[0].address != 0 or ram[0].length < guest.LOAD_ADDRESS + guest.IMAGE_SIZE:
             raise BootError("boot needs at least 1 MiB of RAM at address 0 for its guest")
+        _check_backable(sum(e.length for e in ram))
         memory = GuestMemory(sum(e.length for e in ram))
         offset = 0
         for slot, region in enumerate(ram):
@@ -136,6 +137,37 @@ def boot(
     return report
 
 
+# KVM keeps per-page bookkeeping for every memory slot (the x86 rmap: 8 bytes per 4 KiB
+# page, plus large-page data), about 1/512 of guest RAM, in real kernel memory, even
+# though kvminit backs the RAM itself lazily.
+KVM_BOOKKEEPING_SHARE = 512
+GIB = 1 << 30
+
+
+def _check_backable(ram: int) -> None:
+    """Refuse guest RAM larger than this host's memory: the kernel's bookkeeping for it
+    is real memory (2 TiB of guest RAM costs about 4 GiB)."""
+    total = _host_memory()
+    if total is not None and ram > total:
+        cost = ram // KVM_BOOKKEEPING_SHARE
+        raise BootError(
+            f"boot maps all {ram / GIB:.1f} GiB of guest RAM, more than this host's "
+            f"{total / GIB:.1f} GiB: the RAM itself is backed lazily, but KVM's bookkeeping "
+            f"for it (about {cost / GIB:.1f} GiB) is not; `kvminit run` and `e820` need none"
+        )
+
+
+def _host_memory() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _start_in_real_mode(vcpu: VcpuFd) -> None:
     """The reset state, with CS based at the image's low alias instead of 4G - 64K."""
     sregs = vcpu.get_sregs()
@@ -151,9 +183,11 @@ def _start_in_real_mode(vcpu: VcpuFd) -> None:
 def _run_loop(vcpu: VcpuFd, cfg: fwcfg.FwCfg, report: BootReport, timeout: float) -> None:
     out = bytearray()
     previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
     start = time.perf_counter()
     try:
+        # Armed inside the try: a timeout so short it fires at once still lands in the
+        # except below, and the finally puts the previous handler back.
+        signal.setitimer(signal.ITIMER_REAL, timeout)
         while True:
             try:
                 run = vcpu.run()

@@ -78,9 +78,11 @@ def test_a_signal_stops_the_pool_and_leaves_no_orphan(
 
 
 def test_sigint_is_130_without_a_traceback(tmp_path: Path) -> None:
-    many_files(tmp_path, 3000)
+    many_files(tmp_path, 6000)
     p = start(["validate", ".", "--host", HOST, "--jobs", "2"], tmp_path)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 20
+    while not children(p.pid) and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.02)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=30)
     assert p.returncode == 130 and b"Traceback" not in err
