@@ -1,0 +1,100 @@
+"""kvminit's ioctls on the real /dev/kvm against QEMU's own, request by request.
+
+QEMU runs under `strace -f -y -e trace=ioctl`; kvminit runs the same machine on
+the real device through a CallLog. On the main thread, the requests kvminit makes
+must be QEMU's, in QEMU's order, on the same kind of fd, with the same values
+(capability numbers, addresses, page counts) and results: from
+KVM_GET_API_VERSION up to the first KVM_CREATE_VCPU, and after it the board's
+capability checks and GSI routes up to the first system reset (ioctls.py says
+what is left out of that window and why).
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from typing import Any
+
+import pytest
+
+from kvminit.engine import run
+from kvminit.kvm.interpose import CallLog, HookedHost
+from kvminit.kvm.real import RealHost
+
+from ..conftest import _KVM_SKIP
+from . import harness, ioctls
+from .binaries import FOUND
+from .cases import Case, case
+
+STRACE = shutil.which("strace")
+
+Q35_SMM_10_0 = (
+    "kvminit asks KVM_CAP_X86_SMM once on a 10.0 q35 board (the host bridge, pc_q35.c:224); "
+    "QEMU 10.0 asks again for the ICH9 LPC (hw/i386/pc_q35.c:238, "
+    'qdev_prop_set_bit(lpc_dev, "smm-enabled", x86_machine_is_smm_enabled(x86ms)))'
+)
+
+SEQUENCE_CASES: list[Case] = [
+    case("pc-on", type="pc", memory="1G", kernel_irqchip="on"),
+    case("pc-split", type="pc", memory="1G", kernel_irqchip="split"),
+    case("q35-on", {"10.0": Q35_SMM_10_0}, type="q35", memory="1G", kernel_irqchip="on"),
+    case("q35-split", {"10.0": Q35_SMM_10_0}, type="q35", memory="1G", kernel_irqchip="split"),
+    case("pc-shadow-256M", type="pc", memory="1G", kvm_shadow_mem=268435456),
+    case("pc-shadow-64K-refused", type="pc", memory="1G", kvm_shadow_mem=65536),
+    case("pc-6G", type="pc", memory="6G"),
+    case("q35-6G", {"10.0": Q35_SMM_10_0}, type="q35", memory="6G"),
+    case("pc-smp4", type="pc", memory="1G", smp=4),
+    case("pc-smp4-split", type="pc", memory="1G", smp=4, kernel_irqchip="split"),
+    case("pc-off", type="pc", memory="1G", kernel_irqchip="off"),
+]
+
+
+def _params() -> list[Any]:
+    out = []
+    for found in FOUND:
+        version = str(found.qemu)
+        for c in SEQUENCE_CASES:
+            marks: list[pytest.MarkDecorator] = []
+            if found.binary is None:
+                marks.append(pytest.mark.skip(reason=found.reason or "no binary"))
+            elif _KVM_SKIP is not None:
+                marks.append(pytest.mark.skip(reason=_KVM_SKIP))
+            elif STRACE is None:
+                marks.append(pytest.mark.skip(reason="strace is not installed"))
+            else:
+                job = harness.Job(found.binary, c.qemu_args(found.qemu), strace=True)
+                marks.append(pytest.mark.qemu_jobs(job))
+                reason = c.known_reason(version)
+                if reason is not None:
+                    marks.append(pytest.mark.xfail(strict=True, reason=reason))
+            out.append(pytest.param(found, c, id=f"{version}-{c.id}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize(("found", "case"), _params())
+def test_same_ioctls_as_qemu(found: Any, case: Case) -> None:
+    assert found.binary is not None
+    theirs = harness.outcome(harness.Job(found.binary, case.qemu_args(found.qemu), strace=True))
+    assert theirs.returncode is not None, theirs.describe()
+    windows = ioctls.qemu_windows(theirs.strace)
+    assert windows.init, f"no KVM ioctl in QEMU's trace: {theirs.describe()}\n{theirs.stderr}"
+
+    log = CallLog()
+    result = run(case.machine(), HookedHost(RealHost(), lambda: log), qemu=found.qemu)
+    assert result.ok == theirs.accepted, (
+        f"kvminit {'accepts' if result.ok else 'refuses'}: {theirs.describe()}"
+    )
+    init = ioctls.without_retries(windows.init)
+    ours = [str(c) for c in ioctls.without_retries(ioctls.kvminit_ioctls(log))]
+    qemu = [f"{c}" for c in init] + [f"{c}  [board]" for c in windows.board]
+    ours = ours[: len(init)] + [f"{c}  [board]" for c in ours[len(init) :]]
+    if ours != qemu:
+        diff = "\n".join(
+            difflib.unified_diff(qemu, ours, "QEMU (strace)", "kvminit (CallLog)", lineterm="")
+        )
+        left = "".join(f"\n  {c}" for c in windows.left_out)
+        pytest.fail(
+            f"{theirs.describe()}\n{windows.vcpus} vCPUs; left out of QEMU's board window:"
+            f"{left or ' nothing'}\n{diff}",
+            pytrace=False,
+        )
