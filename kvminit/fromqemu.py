@@ -162,6 +162,17 @@ def _strtou64(text: str) -> int | None:
     return (-n) & U64_MAX if negative else n
 
 
+def _strtoi64(text: str) -> int | None:
+    """qemu_strtoi64(text, NULL, 0): an int64 in C's base-0 spelling, or None."""
+    body = text.strip()
+    negative = body.startswith("-")
+    magnitude = _strtou64(body[1:] if negative else body)
+    if magnitude is None:
+        return None
+    value = -magnitude if negative else magnitude
+    return value if -(1 << 63) <= value < (1 << 63) else None
+
+
 # --- option syntax -----------------------------------------------------------------------
 
 
@@ -183,10 +194,13 @@ def _split(value: str) -> list[str]:
     return parts
 
 
-def _props(qemu: Qemu, value: str, implied: str, option: str) -> list[tuple[str, str]]:
+def _props(
+    qemu: Qemu, value: str, implied: str, option: str, notes: list[str] | None = None
+) -> list[tuple[str, str]]:
     """key=value pairs of a -machine/-accel/-m/-smp value, the first bare word being
-    `implied`. 7.2+ keyval refuses another bare word; 2.6 QemuOpts reads `key` as
-    on and `nokey` as off."""
+    `implied`. A bare word after it: 7.2+ keyval (-machine) refuses it; QemuOpts (2.6,
+    and -accel in every version) reads `key` as on, 7.2+ with a deprecation warning
+    added to `notes`."""
     out: list[tuple[str, str]] = []
     for n, part in enumerate(_split(value)):
         if part == "" and n > 0:
@@ -198,6 +212,12 @@ def _props(qemu: Qemu, value: str, implied: str, option: str) -> list[tuple[str,
             out.append((implied, key))
         elif qemu == QEMU_2_6:
             out.append((key[2:], "off") if key.startswith("no") else (key, "on"))
+        elif notes is not None:
+            notes.append(
+                f"{option}: warning: short-form boolean option '{key}' deprecated\n"
+                f"Please use {key}=on instead"
+            )
+            out.append((key, "on"))
         else:
             raise QemuArgsError(f"Expected '=' after parameter '{key}'", option)
     return out
@@ -260,10 +280,13 @@ class _Reader:
         self.accel_options: list[tuple[str, str]] = []  # (-accel name, option)
         self.memory: dict[str, tuple[str, str]] = {}  # -m key -> (value, option); lists merge
         self.smp: dict[str, tuple[str, str]] = {}  # -smp key -> (value, option)
+        # -machine kernel-irqchip/kvm-shadow-mem: "sugar" globals on the kvm accelerator
+        # object, checked only when that object is made (7.2+ vl.c).
         self.irqchip: tuple[str, str] | None = None
-        self.accel_irqchip: tuple[str, str] | None = None
         self.shadow: tuple[str, str] | None = None
-        self.accel_shadow: tuple[str, str] | None = None
+        # -accel's own properties: (accelerator, property, value, option), in order.
+        self.accel_props: list[tuple[str, str, str, str]] = []
+        self.machine_keys: dict[str, str] = {}  # -machine keys as spelled -> option
 
     def option(self, name: str, value: str | None, written: str) -> None:
         out = self.out
@@ -316,6 +339,7 @@ class _Reader:
     def machine_option(self, value: str, written: str) -> None:
         out = self.out
         for key, val in _props(self.qemu, value, "type", written):
+            self.machine_keys.setdefault(key, written)
             prop = _dashed(key)
             if prop == "type":
                 if val == "help" or val == "?":
@@ -364,7 +388,8 @@ class _Reader:
 
     def accel_option(self, value: str, written: str) -> None:
         out = self.out
-        props = _props(self.qemu, value, "accel", written)
+        # -accel is QemuOpts in every version, not keyval: a bare key means on.
+        props = _props(self.qemu, value, "accel", written, notes=out.notes)
         name = next((v for k, v in props if k == "accel"), None)
         if name is None:
             raise QemuArgsError("lists the accelerators: kvm and tcg are modelled", written)
@@ -373,10 +398,8 @@ class _Reader:
             prop = _dashed(key)
             if prop == "accel":
                 continue
-            if prop == "kernel-irqchip":
-                self.accel_irqchip = (val, written)
-            elif prop == "kvm-shadow-mem":
-                self.accel_shadow = (val, written)
+            if prop in ("kernel-irqchip", "kvm-shadow-mem"):
+                self.accel_props.append((name, prop, val, written))
             elif prop in qemuopts.MAY_AFFECT_ACCEL_PROPS:
                 why = qemuopts.MAY_AFFECT_ACCEL_PROPS[prop]
                 out.may_affect.append(Left(f"-accel {name},{key}={val}", "accelerator", why))
@@ -412,12 +435,9 @@ class _Reader:
             if prop == "vendor":
                 out.set("vendor", val, written)
             elif prop == "phys-bits":
-                number = _strtou64(val)
-                if number is None or number > 255:
-                    raise QemuArgsError("Parameter 'phys-bits' expects uint32_t", written)
-                bits = number
+                bits = self.phys_bits(model, val, written)
             elif prop == "host-phys-bits":
-                host_bits = val.lower() in _ON
+                host_bits = self.cpu_bool(model, prop, val, written)
             elif qemuopts.cpu_prop_effect(prop) is not None:
                 affecting.append(feature)
             else:
@@ -437,9 +457,48 @@ class _Reader:
                 Left(f"-cpu {model},{','.join(affecting)}", "cpu", "; ".join(whys))
             )
 
+    def _cpu_global(self, model: str) -> str | None:
+        """How QEMU 7.2+ names a -cpu property when it cannot apply it, or None when the
+        model does not exist (the engine then says so, as QEMU does first)."""
+        from .engine.cpu import find_cpu_model
+        from .engine.errors import QemuExit
+
+        try:
+            find_cpu_model(self.qemu, model)
+        except QemuExit:
+            return None
+        return f"can't apply global {model}-x86_64-cpu"
+
+    def phys_bits(self, model: str, val: str, written: str) -> int | None:
+        # A uint32 property: QEMU checks its range (32 to 52) at realize, as the engine does.
+        number = _strtou64(val) if not val.strip().startswith("-") else -1
+        if self.qemu == QEMU_2_6:
+            if number is None or not 0 <= number <= 0xFFFFFFFF:
+                raise QemuArgsError("Parameter 'phys-bits' expects a number", written)
+            return number
+        if number is not None and 0 <= number <= 0xFFFFFFFF:
+            return number
+        where = self._cpu_global(model)
+        if where is None:
+            return None
+        kind = "uint64" if number is None else "uint32_t"
+        raise QemuArgsError(f"{where}.phys-bits={val}: Parameter 'phys-bits' expects {kind}")
+
+    def cpu_bool(self, model: str, prop: str, val: str, written: str) -> bool | None:
+        # qapi_bool_parse(): these spellings and no others.
+        if val in _ON:
+            return True
+        if val in _OFF:
+            return False
+        where = self._cpu_global(model)
+        if where is None or self.qemu == QEMU_2_6:
+            return None
+        raise QemuArgsError(f"{where}.{prop}={val}: Parameter '{prop}' expects 'on' or 'off'")
+
     # after the last option -----------------------------------------------------------
 
     def finish(self, program: str) -> None:
+        self.spelling_conflicts()
         self.accelerators(program)
         self.irqchip_and_shadow()
         self.memory_keys()
@@ -488,37 +547,76 @@ class _Reader:
             out.notes.append(f"falling back to {unique[0]} (if it initialises)")
         out.set("accel", unique, origin)
 
+    def spelling_conflicts(self) -> None:
+        # keyval_dashify() (7.2+ vl.c): both spellings of one -machine key is an error.
+        if self.qemu == QEMU_2_6:
+            return
+        for key in self.machine_keys:
+            if "_" in key and _dashed(key) in self.machine_keys:
+                raise QemuArgsError(f"Conflict between '{key}' and '{_dashed(key)}'")
+
     def irqchip_and_shadow(self) -> None:
-        # -accel's own properties are set after -machine's sugar globals: they win.
-        irqchip = self.accel_irqchip or self.irqchip
-        if irqchip is not None:
-            val, written = irqchip
-            lowered = val.lower()
-            if lowered in _ON:
-                value = "on"
-            elif lowered in _OFF:
-                value = "off"
-            elif lowered == "split":
-                value = "split"
+        out = self.out
+        first = out.keys["accel"][0]  # type: ignore[index]
+        kvm_option = next((w for n, w in self.accel_options if n == "kvm"), None)
+        # -machine's values are globals the kvm accelerator object takes when it is made:
+        # only if kvm is tried (first, since tcg always starts), and fatal then.
+        for sugar, prop in ((self.irqchip, "kernel-irqchip"), (self.shadow, "kvm-shadow-mem")):
+            if sugar is None:
+                continue
+            val, written = sugar
+            problem = self.accel_value_problem(prop, val)
+            if problem is None:
+                self.set_accel_key(prop, val, written)
+            elif first == "kvm":
+                loc = f"{kvm_option}: " if kvm_option else ""
+                raise QemuArgsError(f"{loc}can't apply global kvm-accel.{prop}={val}: {problem}")
             else:
-                raise QemuArgsError(
-                    f"Parameter 'kernel-irqchip' does not accept value '{val}'", written
-                )
+                out.notes.append(f"{written}: {prop}={val} is never applied ({first} starts first)")
+        # -accel's own properties, set after the globals: they win. Only the accelerator
+        # QEMU makes checks them: the first one, and kvm's also when tcg comes after it.
+        for name, prop, val, written in self.accel_props:
+            made = name == first
+            if name != "kvm":
+                if made:
+                    raise QemuArgsError(f"Property '{name}-accel.{prop}' not found", written)
+                why = f"QEMU refuses {name}-accel.{prop} if it ever tries {name}"
+                out.may_affect.append(Left(written, "accelerator", why))
+                continue
+            problem = self.accel_value_problem(prop, val)
+            if problem is not None:
+                raise QemuArgsError(problem, written)
+            self.set_accel_key(prop, val, written)
+
+    def accel_value_problem(self, prop: str, val: str) -> str | None:
+        """QEMU's words for a value the kvm accelerator's property refuses (7.2+: QAPI
+        OnOffSplit, case-sensitive; an int64). 2.6 read booleans more freely."""
+        if prop == "kernel-irqchip":
+            if self.qemu == QEMU_2_6 and val.lower() in _ON | _OFF:
+                return None
+            if val in ("on", "off", "split"):
+                return None
+            return f"Parameter 'kernel-irqchip' does not accept value '{val}'"
+        number = _strtoi64(val)
+        return None if number is not None else "Parameter 'kvm-shadow-mem' expects int64"
+
+    def set_accel_key(self, prop: str, val: str, written: str) -> None:
+        if prop == "kernel-irqchip":
+            lowered = val.lower()
+            value = "on" if lowered in _ON else "off" if lowered in _OFF else lowered
             self.out.set("kernel-irqchip", value, written)
-        shadow = self.accel_shadow or self.shadow
-        if shadow is not None:
-            val, written = shadow
-            number = _strtou64(val)
-            if number is None or number > (1 << 63) - 1:
-                raise QemuArgsError("Parameter 'kvm-shadow-mem' expects int64", written)
-            if number > 0:
-                self.out.set("kvm-shadow-mem", _size_text(number), written)
+            return
+        number = _strtoi64(val) or 0
+        if number > 0:
+            self.out.set("kvm-shadow-mem", _size_text(number), written)
+        else:
+            self.out.keys.pop("kvm-shadow-mem", None)  # 0: KVM's own default, as unset
 
     def memory_keys(self) -> None:
         out, qemu = self.out, self.qemu
         if "size" in self.memory:
             text, written = self.memory["size"]
-            if text == "":
+            if text == "" and qemu == QEMU_2_6:
                 raise QemuArgsError("missing 'size' option value", written)
             size = self.parsed_size(text, "size", written)
             if size != 0 and text[-1].isdigit():
@@ -588,7 +686,10 @@ class _Reader:
                 raise QemuArgsError(f"Invalid parameter '{key}'", written)
             number = _strtou64(text)
             if number is None:
-                raise QemuArgsError(f"Parameter '{key}' expects a number", written)
+                if qemu == QEMU_2_6:
+                    raise QemuArgsError(f"Parameter '{key}' expects a number", written)
+                # 7.2+: the QAPI visitor of SMPConfiguration, with no location.
+                raise QemuArgsError(f"Parameter 'smp.{key}' expects integer")
             if number > COUNT_MAX:
                 raise QemuArgsError(
                     f"{key}={text}: kvminit takes CPU counts up to {COUNT_MAX}", written

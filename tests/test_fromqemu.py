@@ -126,9 +126,67 @@ def test_accel_properties_win_over_machine_ones() -> None:
     assert got["kernel-irqchip"] == "off"
 
 
-@pytest.mark.parametrize(("value", "want"), [("on", "on"), ("true", "on"), ("off", "off")])
-def test_kernel_irqchip_values(value: str, want: str) -> None:
-    assert keys("-machine", f"pc,kernel-irqchip={value}")["kernel-irqchip"] == want
+@pytest.mark.parametrize("value", ["on", "off", "split"])
+def test_kernel_irqchip_values(value: str) -> None:
+    assert keys("-machine", f"pc,kernel-irqchip={value}")["kernel-irqchip"] == value
+
+
+@pytest.mark.parametrize("qemu", [QEMU_7_2, QEMU_10_0])
+def test_machine_accelerator_properties_apply_when_kvm_is_made(qemu: Qemu) -> None:
+    # -machine kernel-irqchip/kvm-shadow-mem are globals of the kvm accelerator object:
+    # checked (QAPI OnOffSplit, case-sensitive; an int64) only when kvm is tried first.
+    assert refusal("-machine", "pc,kernel-irqchip=true", "-accel", "kvm", qemu=qemu) == (
+        "-accel kvm: can't apply global kvm-accel.kernel-irqchip=true: "
+        "Parameter 'kernel-irqchip' does not accept value 'true'"
+    )
+    assert refusal("-machine", "pc,kvm-shadow-mem=256M,accel=kvm", qemu=qemu) == (
+        "can't apply global kvm-accel.kvm-shadow-mem=256M: Parameter 'kvm-shadow-mem' expects int64"
+    )
+    got = from_qemu(["-machine", "pc,kernel-irqchip=maybe", "-accel", "tcg"], qemu)
+    assert "kernel-irqchip" not in got.keys and "never applied" in got.notes[-1]
+    assert keys("-machine", "pc,kernel-irqchip=ON", qemu=QEMU_2_6)["kernel-irqchip"] == "on"
+
+
+def test_accelerator_properties_belong_to_their_accelerator() -> None:
+    assert refusal("-accel", "tcg,kernel-irqchip=on") == (
+        "-accel tcg,kernel-irqchip=on: Property 'tcg-accel.kernel-irqchip' not found"
+    )
+    # tcg after kvm is made only if kvm fails: named as something that may matter.
+    got = from_qemu(["-accel", "kvm", "-accel", "tcg,kernel-irqchip=on"])
+    assert got.may_affect[0].option == "-accel tcg,kernel-irqchip=on"
+    # -accel is QemuOpts: a bare key is on, with QEMU's deprecation warning.
+    got = from_qemu(["-accel", "kvm,kernel-irqchip"], QEMU_10_0)
+    assert got.keys["kernel-irqchip"] == "on"
+    assert got.notes[0] == (
+        "-accel kvm,kernel-irqchip: warning: short-form boolean option 'kernel-irqchip' "
+        "deprecated\nPlease use kernel-irqchip=on instead"
+    )
+
+
+def test_two_spellings_of_one_machine_key_conflict() -> None:
+    assert refusal("-machine", "pc,kernel_irqchip=on,kernel-irqchip=off") == (
+        "Conflict between 'kernel_irqchip' and 'kernel-irqchip'"
+    )
+    assert (
+        keys("-machine", "pc,kernel_irqchip=on", "-machine", "kernel_irqchip=off")["kernel-irqchip"]
+        == "off"
+    )
+
+
+def test_cpu_properties_are_checked_when_the_cpu_is_made() -> None:
+    assert refusal("-cpu", "qemu64,phys-bits=abc") == (
+        "can't apply global qemu64-x86_64-cpu.phys-bits=abc: Parameter 'phys-bits' expects uint64"
+    )
+    assert refusal("-cpu", "qemu64,phys-bits=-1") == (
+        "can't apply global qemu64-x86_64-cpu.phys-bits=-1: Parameter 'phys-bits' expects uint32_t"
+    )
+    assert keys("-cpu", "qemu64,phys-bits=300")["phys-bits"] == 300  # the engine's range check
+    assert refusal("-cpu", "qemu64,host-phys-bits=maybe") == (
+        "can't apply global qemu64-x86_64-cpu.host-phys-bits=maybe: "
+        "Parameter 'host-phys-bits' expects 'on' or 'off'"
+    )
+    # An unknown model is refused first, by the engine, as QEMU does.
+    assert keys("-cpu", "nosuch,phys-bits=abc")["cpu"] == "nosuch"
 
 
 def test_bad_machine_property_values_get_qemus_words() -> None:
@@ -209,7 +267,7 @@ def test_memory_in_hex() -> None:
         (["-m", "16E"], "-m 16E: Value '16E' is out of range for parameter 'size'"),
         (["-m", "1G,bogus=1"], "-m 1G,bogus=1: Invalid parameter 'bogus'"),
         (["-m", "1G,slots=x,maxmem=2G"], "-m 1G,slots=x,maxmem=2G: Parameter 'slots' expects"),
-        (["-m", "size="], "-m size=: missing 'size' option value"),
+        (["-m", "size="], "-m size=: Parameter 'size' expects a non-negative number below"),
         (["-m"], "-m: requires an argument"),
         (["-m", "1G,maxmem=2Q"], "-m 1G,maxmem=2Q: Parameter 'maxmem' expects a non-negative"),
     ],
@@ -263,7 +321,9 @@ def test_smp_levels_pc_does_not_have() -> None:
 
 
 def test_smp_refusals() -> None:
-    assert refusal("-smp", "four") == "-smp four: Parameter 'cpus' expects a number"
+    assert refusal("-smp", "four") == "Parameter 'smp.cpus' expects integer"
+    assert refusal("-smp", "four", qemu=QEMU_2_6) == "-smp four: Parameter 'cpus' expects a number"
+    assert refusal("-m", "size=", qemu=QEMU_2_6) == "-m size=: missing 'size' option value"
     assert refusal("-smp", "4,bogus=1") == "-smp 4,bogus=1: Invalid parameter 'bogus'"
 
 

@@ -14,7 +14,7 @@ from kvminit.common.files import InputError, read_regular
 from kvminit.common.hints import close_matches
 
 from .errors import ConfigError, Finding
-from .model import KEYS, MachineConfig
+from .model import KEYS, QEMU_WORDS, MachineConfig
 
 MAX_FILE_SIZE = 1 << 20  # machine files are small; anything larger is a mistake
 
@@ -85,7 +85,7 @@ def problems_from(
         if kind == "key:maxcpus":
             given = f"maxcpus = {_render(data.get('maxcpus'))}, smp = {_render(data.get('smp', 1))}"
             message += f" (got {given})"
-        elif key is not None and key in data and "(but is " not in message:
+        elif key is not None and key in data and kind != QEMU_WORDS:
             message += f" (got {_render(data[key])})"
         problems.append(Finding(message, key, lines.get(key) if key else None))
     return problems

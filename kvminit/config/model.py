@@ -41,6 +41,9 @@ MAX_RAM_BELOW_4G_TOO_BIG = (
 TOPOLOGY_KEYS: tuple[str, ...] = ("sockets", "dies", "clusters", "modules", "cores", "threads")
 
 
+QEMU_WORDS = "qemu"  # an error type: the message is QEMU's own, shown as it is
+
+
 def _fail(message: str, error_type: str = "kvminit") -> PydanticCustomError:
     # Braces in user text must not be taken for template fields.
     return PydanticCustomError(error_type, message.replace("{", "{{").replace("}", "}}"))
@@ -120,8 +123,9 @@ def _phys_bits(value: object) -> int | str:
         return "host"
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail('must be an integer number of bits or "host"')
-    if not 0 <= value <= 255:
-        raise _fail("must be between 0 and 255 (QEMU takes 32 to 52)")
+    if not 0 <= value <= 0xFFFFFFFF:
+        # A uint32 property: QEMU itself refuses what is outside 32 to 52, in its words.
+        raise _fail("must be between 0 and 4294967295 (QEMU takes 32 to 52)")
     return value
 
 
@@ -153,7 +157,7 @@ def _max_ram_below_4g(value: object) -> int:
     except SizeError as e:
         raise _fail(str(e)) from None
     if size > 4 * GiB:
-        raise _fail(MAX_RAM_BELOW_4G_TOO_BIG.format(value=size))
+        raise _fail(MAX_RAM_BELOW_4G_TOO_BIG.format(value=size), QEMU_WORDS)
     return size
 
 

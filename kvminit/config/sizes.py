@@ -43,12 +43,13 @@ def parse_size(value: object, *, bare_unit: int, allow_zero: bool = False) -> in
         digits, suffix = match.groups()
         unit = _SUFFIXES[suffix.upper()] if suffix else bare_unit
         whole, _, frac = digits.partition(".")
-        # Exact arithmetic: "1.5G" is 1610612736 bytes, never a float approximation.
+        if frac.strip("0") and (not suffix or unit == 1):
+            # qemu_strtosz: "When a fraction is present, a scale is required."
+            raise SizeError('has a fraction but no K/M/G/T/P/E suffix (such as "1.5G")')
+        # QEMU truncates a fraction of its unit ("3.9G" is 4187593113 bytes); exact
+        # arithmetic does the same without a float's rounding.
         denominator = 10 ** len(frac)
-        numerator = (int(whole) * denominator + int(frac or "0")) * unit
-        if numerator % denominator:
-            raise SizeError("is not a whole number of bytes")
-        number = numerator // denominator
+        number = (int(whole) * denominator + int(frac or "0")) * unit // denominator
         if number <= 0 and not (number == 0 and allow_zero):
             raise SizeError("must be greater than 0")
     if number > U64_MAX:

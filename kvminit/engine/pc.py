@@ -60,10 +60,10 @@ def pc_init(ctx: RunContext) -> None:
         _pci_hole32(ctx, split)  # 7.2's i440fx_init comes after pc_memory_init
     s = ctx.kvm_state
     if ctx.qemu.at_least(10, 0) and mc.family == "q35":
-        smm_enabled(ctx)  # 10.0's q35 host bridge asks before pc_gsi_create
+        smm_enabled(ctx)  # 10.0's q35 host bridge asks before pc_gsi_create (pc_q35.c:224)
     if s is not None and s.kernel_irqchip and not s.split_irqchip:
         kvm_pc_setup_irq_routing(ctx, s)
-    if mc.pci_enabled and not (ctx.qemu.at_least(10, 0) and mc.family == "q35"):
+    if mc.pci_enabled:
         smm_enabled(ctx)  # the i440fx PM device (ACPI is always on in kvminit) or ICH9 LPC
 
 

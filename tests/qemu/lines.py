@@ -130,6 +130,7 @@ def compare(p: Plan) -> tuple[list[str], harness.QemuOutcome]:
     if p.as_written:
         # What QEMU says while reading the options (a deprecated spelling ...) is in the
         # conversion's notes, in QEMU's words: it goes before the run's own messages.
-        noted = [n for n in p.converted.notes if n in theirs.lines]
+        said = [line for n in p.converted.notes for line in n.split("\n")]
+        noted = [line for line in said if line in theirs.lines]
         lines = noted + lines
     return harness.differences(ours.accepted, lines, ours.e820, theirs), theirs

@@ -28,21 +28,15 @@ from .cases import Case, case
 
 STRACE = shutil.which("strace")
 
-Q35_SMM_10_0 = (
-    "kvminit asks KVM_CAP_X86_SMM once on a 10.0 q35 board (the host bridge, pc_q35.c:224); "
-    "QEMU 10.0 asks again for the ICH9 LPC (hw/i386/pc_q35.c:238, "
-    'qdev_prop_set_bit(lpc_dev, "smm-enabled", x86_machine_is_smm_enabled(x86ms)))'
-)
-
 SEQUENCE_CASES: list[Case] = [
     case("pc-on", type="pc", memory="1G", kernel_irqchip="on"),
     case("pc-split", type="pc", memory="1G", kernel_irqchip="split"),
-    case("q35-on", {"10.0": Q35_SMM_10_0}, type="q35", memory="1G", kernel_irqchip="on"),
-    case("q35-split", {"10.0": Q35_SMM_10_0}, type="q35", memory="1G", kernel_irqchip="split"),
+    case("q35-on", type="q35", memory="1G", kernel_irqchip="on"),
+    case("q35-split", type="q35", memory="1G", kernel_irqchip="split"),
     case("pc-shadow-256M", type="pc", memory="1G", kvm_shadow_mem=268435456),
     case("pc-shadow-64K-refused", type="pc", memory="1G", kvm_shadow_mem=65536),
     case("pc-6G", type="pc", memory="6G"),
-    case("q35-6G", {"10.0": Q35_SMM_10_0}, type="q35", memory="6G"),
+    case("q35-6G", type="q35", memory="6G"),
     case("pc-smp4", type="pc", memory="1G", smp=4),
     case("pc-smp4-split", type="pc", memory="1G", smp=4, kernel_irqchip="split"),
     case("pc-off", type="pc", memory="1G", kernel_irqchip="off"),
