@@ -48,7 +48,7 @@ def read_regular(path: str | os.PathLike[str], limit: int, what: str) -> bytes:
     finally:
         os.close(fd)
     if size > limit:
-        raise InputError(f"is larger than {_size(limit)}; {what} is a few lines of TOML")
+        raise InputError(f"is larger than {_size(limit)}, more than {what} can be")
     return b"".join(chunks)
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from kvminit.common import toml
+from kvminit.common import toml, toml_lines
 from kvminit.common.files import InputError, read_regular
 from kvminit.common.hints import close_matches
 
@@ -18,33 +17,16 @@ from .model import KEYS, QEMU_WORDS, MachineConfig
 
 MAX_FILE_SIZE = 1 << 20  # machine files are small; anything larger is a mistake
 
-_BARE_KEY = r"[A-Za-z0-9_-]+"
-_KEY_LINE = re.compile(rf"""^[ \t]*(?:"([^"\\]*)"|'([^']*)'|({_BARE_KEY}))[ \t]*(?:=|\.)""")
-_TABLE_LINE = re.compile(r"^[ \t]*\[\[?[ \t]*(?:\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_.-]+))")
-
 
 def key_lines(text: str) -> dict[str, int]:
-    """Line of the first assignment of each top-level key (1-based).
-
-    tomllib keeps no positions; machine files are flat, so scanning for
-    `key =` at the start of a line is exact for them. A table header counts
-    as its name's line, so `[foo]` can be reported as an unknown key.
-    """
-    lines: dict[str, int] = {}
-    in_multiline: str | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if in_multiline is not None:
-            if raw.count(in_multiline) % 2 == 1:
-                in_multiline = None
-            continue
-        match = _KEY_LINE.match(raw) or _TABLE_LINE.match(raw)
-        if match is not None:
-            key = next(g for g in match.groups() if g is not None).split(".")[0]
-            lines.setdefault(key, number)
-        for quote in ('"""', "'''"):
-            if raw.count(quote) % 2 == 1:
-                in_multiline = quote
-    return lines
+    """Line of the first assignment of each top-level key (1-based); a table header counts
+    as its name's line, so `[foo]` can be reported as an unknown key. The locator steps
+    over strings (multi-line ones too) and reads quoted and escaped keys as TOML does."""
+    return {
+        loc[0]: line
+        for loc, line in toml_lines.key_lines(text).items()
+        if len(loc) == 1 and isinstance(loc[0], str)
+    }
 
 
 def _render(value: Any) -> str:

@@ -15,13 +15,13 @@ from pydantic import ValidationError
 from kvminit.common import toml
 from kvminit.common.files import InputError, read_regular
 from kvminit.common.hints import close_matches
+from kvminit.common.toml_lines import key_lines
 
 from .caps import Cap
 from .device import KvmHost
 from .emulated import ProfileHost
 from .errors import ProfileError, ProfileProblem
 from .interpose import Injected, with_faults
-from .lines import key_lines
 from .profile import CAP_MAX, HINTS, KEYS, RANGES, HostProfile, render_value
 
 __all__ = [

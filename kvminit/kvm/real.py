@@ -10,12 +10,15 @@ import queue
 import re
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from . import abi
 from .device import DEFAULT_DEVICE, HostKind, MsrFilterRange, RoutingEntry, VcpuFd, VmFd
 from .errors import KvmError
 from .ioctl import ioctl as _ioctl
+
+T = TypeVar("T")
 
 
 def routing_buffer(entries: Sequence[RoutingEntry]) -> bytearray:
@@ -37,21 +40,34 @@ class DeferredClose:
 
     Destroying a VM costs the kernel ~15 ms of waiting (not CPU) right after it
     was created; a batch hands the close over and goes on with the next init.
-    submit() blocks while the queue is full, so the fds held stay bounded.
+    submit() blocks while the queue is full, so the fds held stay bounded: by default
+    by what RLIMIT_NOFILE leaves (the tool's own fds must never fail a machine file).
     """
 
-    def __init__(self, max_pending: int = 32) -> None:
-        self._queue: queue.Queue[int | None] = queue.Queue(maxsize=max_pending)
+    def __init__(self, max_pending: int | None = None) -> None:
+        pending = _fd_budget() if max_pending is None else max_pending
+        self._queue: queue.Queue[int | None] = queue.Queue(maxsize=pending)
         self._thread = threading.Thread(target=self._work, name="kvminit-close", daemon=True)
         self._thread.start()
 
     def _work(self) -> None:
-        while (fd := self._queue.get()) is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        while True:
+            fd = self._queue.get()
+            try:
+                if fd is None:
+                    return
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            finally:
+                self._queue.task_done()
 
     def submit(self, fd: int) -> None:
         self._queue.put(fd)
+
+    def flush(self) -> None:
+        """Wait until every fd submitted so far is closed (after EMFILE: room again)."""
+        if self._thread.is_alive():
+            self._queue.join()
 
     def drain(self) -> None:
         """Close everything submitted and stop the thread."""
@@ -64,6 +80,39 @@ class DeferredClose:
 
     def __exit__(self, *exc: object) -> None:
         self.drain()
+
+
+# An init holds /dev/kvm, the VM and its vCPUs' fds (QEMU 7.2+ makes them before the
+# board), and Python keeps a few of its own: leave that much room below the limit.
+_FDS_PER_INIT = 8
+_FD_HEADROOM = 16
+_MAX_PENDING = 32
+
+
+def _fd_budget() -> int:
+    """How many closes may wait: what RLIMIT_NOFILE leaves after the fds already open,
+    the headroom and one init's worth; at least 1, at most 32."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return _MAX_PENDING
+    try:
+        used = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        used = _FD_HEADROOM
+    return max(1, min(_MAX_PENDING, soft - used - _FD_HEADROOM - _FDS_PER_INIT))
+
+
+def _retrying_emfile(closer: DeferredClose | None, make: Callable[[], T]) -> T:
+    """`make()`, and once more after the pending closes are done if it ran out of fds."""
+    try:
+        return make()
+    except KvmError as e:
+        if e.errno != errno.EMFILE or closer is None:
+            raise
+    closer.flush()
+    return make()
 
 
 class RealVmFd:
@@ -122,7 +171,10 @@ class RealVmFd:
     def create_vcpu(self, vcpu_id: int) -> VcpuFd:
         from .vcpu import RealVcpuFd  # only `boot` runs vCPUs
 
-        fd = _ioctl(self.fd, abi.KVM_CREATE_VCPU, "KVM_CREATE_VCPU", vcpu_id)
+        fd = _retrying_emfile(
+            self._closer,
+            lambda: _ioctl(self.fd, abi.KVM_CREATE_VCPU, "KVM_CREATE_VCPU", vcpu_id),
+        )
         try:
             size = self._kvm.vcpu_mmap_size()
         except KvmError:
@@ -152,7 +204,9 @@ class RealKvm:
         return _ioctl(self.fd, abi.KVM_CHECK_EXTENSION, "KVM_CHECK_EXTENSION", cap)
 
     def create_vm(self, vm_type: int = 0) -> VmFd:
-        fd = _ioctl(self.fd, abi.KVM_CREATE_VM, "KVM_CREATE_VM", vm_type)
+        fd = _retrying_emfile(
+            self._closer, lambda: _ioctl(self.fd, abi.KVM_CREATE_VM, "KVM_CREATE_VM", vm_type)
+        )
         return RealVmFd(fd, self, self._closer)
 
     def msr_index_list(self, capacity: int) -> list[int]:
@@ -215,11 +269,13 @@ class RealHost:
         self._cpu: tuple[str, int] | None = None
 
     def open(self) -> RealKvm:
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
-        except OSError as e:
-            raise KvmError("open", e.errno or 0) from None
-        return RealKvm(fd, self.closer)
+        def open_device() -> int:
+            try:
+                return os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+            except OSError as e:
+                raise KvmError("open", e.errno or 0) from None
+
+        return RealKvm(_retrying_emfile(self.closer, open_device), self.closer)
 
     def uname_machine(self) -> str:
         return os.uname().machine

@@ -28,13 +28,13 @@ from hypothesis import strategies as st
 
 from kvminit import api, batch
 from kvminit.batch import Target, check_files
+from kvminit.common.toml_lines import key_lines
 from kvminit.config import parse_machine
 from kvminit.engine import run
 from kvminit.engine.qemu import MODELLED, QEMU_10_0, Qemu
 from kvminit.hostspec import load_host, load_hosts
 from kvminit.kvm.caps import Cap
 from kvminit.kvm.errors import KvmError, ProfileError, strerror
-from kvminit.kvm.lines import key_lines
 from kvminit.kvm.profiles import builtin_profile, load_profile, parse_profile, profile_host
 
 from ..conftest import machine

@@ -1,4 +1,5 @@
-"""Where each key of a profile's TOML text is: the line a problem is reported at.
+"""Where each key of a TOML text is: the line a problem is reported at (machine files and
+host profiles alike).
 
 tomllib keeps no positions. A profile has tables ([caps]), arrays of tables
 ([[faults]]) and multi-line arrays (msr-indices), so the scan follows table headers,
@@ -44,7 +45,7 @@ def key_lines(text: str) -> dict[Loc, int]:
     in_string: str | None = None
     for number, raw in enumerate(text.split("\n"), start=1):
         if in_string is not None:
-            if raw.count(in_string) % 2 == 1:
+            if _delimiters(raw, in_string) % 2 == 1:
                 in_string = None
             continue
         if array is not None:
@@ -76,7 +77,7 @@ def key_lines(text: str) -> dict[Loc, int]:
                 array = scan
         else:
             for quote in ('"""', "'''"):
-                if rest.startswith(quote) and rest.count(quote) % 2 == 1:
+                if rest.startswith(quote) and _delimiters(rest, quote) % 2 == 1:
                     in_string = quote
     return lines
 
@@ -177,3 +178,13 @@ def _string_end(segment: str, start: int, quote: str) -> int:
             pos = m.end() + 1
         else:
             return m.end()
+
+
+_ESCAPED = re.compile(r"\\.")
+
+
+def _delimiters(raw: str, quote: str) -> int:
+    """How many `quote` delimiters a line holds: in a basic string a backslash escapes
+    the character after it (an escaped quote starts no delimiter); in a literal string
+    nothing is escaped."""
+    return (_ESCAPED.sub("", raw) if quote == '"""' else raw).count(quote)
