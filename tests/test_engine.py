@@ -763,27 +763,26 @@ def test_unknown_cpu_model_hint(amd: KvmHost, qemu: Qemu) -> None:
     assert r.error.hint == "did you mean 'pentium'?"
 
 
+HOST_BITS_60 = "warning: Host physical bits (48) does not match phys-bits property (60)"
+RANGE_60 = "phys-bits should be between 32 and 52  (but is 60)"
+
+
 @pytest.mark.parametrize(
-    ("qemu", "message"),
+    ("qemu", "warnings", "message"),
     [
-        (QEMU_2_6, "Property '.phys-bits' not found"),
+        (QEMU_2_6, [], "Property '.phys-bits' not found"),
         # Under KVM on an LM model the host check warns first, then the range refuses.
-        (
-            QEMU_7_2,
-            "warning: Host physical bits (48) does not match phys-bits property (60)\n"
-            "phys-bits should be between 32 and 52  (but is 60)",
-        ),
-        (
-            QEMU_10_0,
-            "warning: Host physical bits (48) does not match phys-bits property (60)\n"
-            "phys-bits should be between 32 and 52  (but is 60)",
-        ),
+        (QEMU_7_2, [HOST_BITS_60], RANGE_60),
+        (QEMU_10_0, [HOST_BITS_60], RANGE_60),
     ],
 )
-def test_phys_bits_out_of_range(amd: KvmHost, qemu: Qemu, message: str) -> None:
+def test_phys_bits_out_of_range(
+    amd: KvmHost, qemu: Qemu, warnings: list[str], message: str
+) -> None:
     r = run(described("phys-bits = 60"), amd, qemu)
     assert r.error is not None
     assert (r.error.message, r.error.key, r.error.line) == (message, "phys-bits", 2)
+    assert [(w.message, w.key) for w in r.warnings] == [(w, "phys-bits") for w in warnings]
 
 
 @pytest.mark.parametrize(

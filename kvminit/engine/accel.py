@@ -67,6 +67,7 @@ def run(
         _run(ctx)
         completed = True
     except QemuExit as e:
+        ctx.add(list(e.warnings))
         where = machine.line_of(e.key), e.hint, machine.option_of(e.key)
         error = InitError(e.step, e.message, e.errno, e.key, *where)
     finally:

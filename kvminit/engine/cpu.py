@@ -181,9 +181,8 @@ def guest_cpu(
     if found.lm:
         if bits and not 32 <= bits <= TARGET_PHYS_ADDR_SPACE_BITS:
             text = PHYS_BITS_RANGE.format(max=TARGET_PHYS_ADDR_SPACE_BITS, bits=bits)
-            # The KVM warning, if any, was printed first: both lines, in order.
-            lines = [f.message for f in findings] + [text]
-            raise QemuExit("3", "\n".join(lines), key="phys-bits")
+            # The KVM warning, if any, was printed first: it stays a warning.
+            raise QemuExit("3", text, key="phys-bits", warnings=findings)
         bits = bits or DEFAULT_PHYS_BITS  # TCG_PHYS_ADDR_BITS, under KVM too
     else:
         if requested:  # even 32 or 36; host-phys-bits is ignored silently

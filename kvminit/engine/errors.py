@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from kvminit.config.errors import Finding
+
 
 class KvmInitError(Exception):
     """kvm_init returned `ret` < 0 through err:, after printing `lines`."""
@@ -26,12 +30,15 @@ class QemuExit(Exception):
         errno: int | None = None,
         key: str | None = None,
         hint: str | None = None,
+        warnings: Sequence[Finding] = (),
     ) -> None:
         self.step = step
         self.message = message
         self.errno = errno
         self.key = key
         self.hint = hint  # kvminit's advice beside QEMU's words
+        # What QEMU warned on the way, for a pure rule that raises (the run records them).
+        self.warnings = tuple(warnings)
         super().__init__(message)
 
 
