@@ -21,9 +21,9 @@ from .machines import UnknownMachineType, machine_class
 from .memory import set_memory
 from .pc import pc_init
 from .qemu import DEFAULT, Qemu, modelled
-from .qemuline import memory_option
+from .qemuline import memory_option, smp_request
 from .result import InitResult
-from .smp import SmpRequest, parse_smp
+from .smp import parse_smp
 from .state import InitError
 
 # AccelClass->name, as QEMU prints it in "Back to"/"falling back to".
@@ -188,19 +188,6 @@ _PROPERTIES = {
     "smp": _smp,
     "memory": _memory,
 }
-
-
-def smp_request(machine: MachineConfig) -> SmpRequest:
-    return SmpRequest(
-        cpus=machine.smp,
-        maxcpus=machine.maxcpus,
-        sockets=machine.sockets,
-        dies=machine.dies,
-        clusters=machine.clusters,
-        modules=machine.modules,
-        cores=machine.cores,
-        threads=machine.threads,
-    )
 
 
 def configure_accelerator(ctx: RunContext) -> None:

@@ -43,19 +43,22 @@ def memory_option(machine: MachineConfig) -> str:
     return out
 
 
-def smp_option(machine: MachineConfig) -> str:
-    return smp_arg(
-        SmpRequest(
-            cpus=machine.smp,
-            maxcpus=machine.maxcpus,
-            sockets=machine.sockets,
-            dies=machine.dies,
-            clusters=machine.clusters,
-            modules=machine.modules,
-            cores=machine.cores,
-            threads=machine.threads,
-        )
+def smp_request(machine: MachineConfig) -> SmpRequest:
+    """The -smp keys the file gives, as QEMU's SMP configuration takes them."""
+    return SmpRequest(
+        cpus=machine.smp,
+        maxcpus=machine.maxcpus,
+        sockets=machine.sockets,
+        dies=machine.dies,
+        clusters=machine.clusters,
+        modules=machine.modules,
+        cores=machine.cores,
+        threads=machine.threads,
     )
+
+
+def smp_option(machine: MachineConfig) -> str:
+    return smp_arg(smp_request(machine))
 
 
 def cpu_option(machine: MachineConfig, qemu: Qemu) -> str | None:
