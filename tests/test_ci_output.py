@@ -393,3 +393,41 @@ def test_a_walk_skips_toml_that_is_plainly_something_else(
     assert cli(capsys, "validate", pyproject, ok, "--host", HOST)[0] == 1
     code, out, _ = cli(capsys, "validate", "--only-machine-files", pyproject, ok, "--host", HOST)
     assert code == 0 and out.splitlines()[-1].startswith("1 file × 1 host")
+
+
+# --- 7. generated files and the schema ------------------------------------------------------
+
+
+def test_schema_line_is_relative_to_the_file_written(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "machine.schema.json").write_text("{}")
+    deep = tmp_path / "vms" / "prod"
+    deep.mkdir(parents=True)
+    assert main(["from-qemu", "-o", str(deep / "m.toml"), "--", "-machine", "q35"]) == 0
+    assert (deep / "m.toml").read_text().splitlines()[0] == (
+        "#:schema ../../schemas/machine.schema.json"
+    )
+    # No schemas/ anywhere above: no #:schema line an editor would fail to load.
+    elsewhere = Path("/tmp") / f"kvminit-schema-test-{os.getpid()}"
+    elsewhere.mkdir(exist_ok=True)
+    try:
+        assert main(["from-qemu", "-o", str(elsewhere / "m.toml"), "--", "-machine", "q35"]) == 0
+        assert not (elsewhere / "m.toml").read_text().startswith("#:schema")
+    finally:
+        (elsewhere / "m.toml").unlink()
+        elsewhere.rmdir()
+
+
+def test_the_schema_says_what_kvminit_refuses() -> None:
+    import re
+
+    schema = json.loads((Path(__file__).parents[1] / "schemas/machine.schema.json").read_text())
+    props = schema["properties"]
+
+    def accepts(key: str, value: str) -> bool:
+        strings = [s for s in props[key]["anyOf"] if s.get("type") == "string"]
+        return any(re.match(s["pattern"], value) for s in strings)
+
+    assert not accepts("memory", "0G") and accepts("memory", "512M")
+    assert not accepts("max-ram-below-4g", "5G") and accepts("max-ram-below-4g", "4G")
+    assert accepts("max-ram-below-4g", "0") and not accepts("max-ram-below-4g", "4097M")
