@@ -32,7 +32,18 @@ def _escape(match: re.Match[str]) -> str:
 
 def printable(text: str) -> str:
     """`text` on one line with nothing a terminal or an XML parser would act on."""
+    if text.isascii() and text.isprintable():
+        return text  # the usual case, and the regular expression would change nothing
     return _UNSAFE.sub(_escape, text)
+
+
+# What printable() would change in a text of several lines, the newlines aside.
+_UNSAFE_IN_LINES = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def has_unsafe(text: str) -> bool:
+    """Whether printable_lines(text) would change any line of `text`."""
+    return _UNSAFE_IN_LINES.search(text) is not None
 
 
 def printable_lines(text: str) -> list[str]:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from kvminit.common import toml, toml_lines
 from kvminit.common.files import InputError, read_regular
 from kvminit.common.hints import close_matches
 
+from . import machine as _machine
 from .errors import ConfigError, Finding
-from .model import KEYS, QEMU_WORDS, MachineConfig
+from .machine import ParsedMachine
+from .rules import QEMU_WORDS
+
+if TYPE_CHECKING:
+    from .model import MachineConfig
 
 MAX_FILE_SIZE = 1 << 20  # machine files are small; anything larger is a mistake
 
@@ -36,10 +41,11 @@ def _render(value: Any) -> str:
 
 
 def _unknown_key(key: str) -> str:
-    close = close_matches(key.replace("_", "-"), KEYS)
+    keys = _machine.keys()
+    close = close_matches(key.replace("_", "-"), keys)
     if close:
         return f"unknown key (did you mean '{close[0]}'?)"
-    return "unknown key; allowed keys: " + ", ".join(KEYS)
+    return "unknown key; allowed keys: " + ", ".join(keys)
 
 
 _TYPE_WORDS = {
@@ -75,6 +81,32 @@ def problems_from(
 
 def parse_machine(text: str, path: str = "<string>") -> MachineConfig:
     """Validate a machine description given as TOML text."""
+    from .model import MachineConfig
+
+    data, lines, known = _known(text, path)
+    try:
+        machine = MachineConfig.model_validate(known)
+    except ValidationError as e:
+        raise ConfigError(path, _unknown(data, lines) + problems_from(e, data, lines)) from None
+    _refuse_unknown(data, lines, path)
+    machine.set_lines(lines)
+    return machine
+
+
+def read_machine(text: str, path: str = "<string>") -> ParsedMachine:
+    """parse_machine() without building the pydantic model (machine.py): what the command
+    line and `validate` use, since they need only the values and their lines."""
+    data, lines, known = _known(text, path)
+    try:
+        machine = _machine.validate(known, lines)
+    except ValidationError as e:
+        raise ConfigError(path, _unknown(data, lines) + problems_from(e, data, lines)) from None
+    _refuse_unknown(data, lines, path)
+    return machine
+
+
+def _known(text: str, path: str) -> tuple[dict[str, Any], dict[str, int], dict[str, Any]]:
+    """The file's data, its keys' lines, and the data of the keys a machine file has."""
     try:
         data = toml.loads(text)
     except toml.TomlError as e:
@@ -85,19 +117,23 @@ def parse_machine(text: str, path: str = "<string>") -> MachineConfig:
         )
     lines = key_lines(text)
     # In a file only QEMU's spellings count (the model also takes Python names).
-    problems = [
+    keys = _machine.keys()
+    return data, lines, {k: v for k, v in data.items() if k in keys}
+
+
+def _unknown(data: dict[str, Any], lines: dict[str, int]) -> list[Finding]:
+    keys = _machine.keys()
+    return [
         Finding(f"{_unknown_key(k)} (got {_render(data[k])})", k, lines.get(k))
         for k in data
-        if k not in KEYS
+        if k not in keys
     ]
-    try:
-        machine = MachineConfig.model_validate({k: v for k, v in data.items() if k in KEYS})
-    except ValidationError as e:
-        problems += problems_from(e, data, lines)
+
+
+def _refuse_unknown(data: dict[str, Any], lines: dict[str, int], path: str) -> None:
+    problems = _unknown(data, lines)
     if problems:
         raise ConfigError(path, problems)
-    machine.set_lines(lines)
-    return machine
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
@@ -138,3 +174,8 @@ def decode(raw: bytes, name: str) -> str:
 def load_machine(path: str | os.PathLike[str]) -> MachineConfig:
     """Read and validate one machine file; raises ConfigError."""
     return parse_machine(read_text(path), os.fspath(path))
+
+
+def read_machine_file(path: str | os.PathLike[str]) -> ParsedMachine:
+    """load_machine() without building the model (read_machine)."""
+    return read_machine(read_text(path), os.fspath(path))
