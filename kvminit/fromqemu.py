@@ -21,7 +21,8 @@ from . import qemuopts
 from .common import toml
 from .common.errors import KvminitError
 from .config.errors import ConfigError, Finding
-from .config.model import COUNT_MAX, MachineConfig
+from .config.model import MachineConfig
+from .config.rules import COUNT_MAX
 from .config.sizes import format_size
 from .engine import smp as smp_rules
 from .engine.qemu import DEFAULT, QEMU_2_6, QEMU_7_2, Qemu

@@ -102,19 +102,22 @@ def load_host(spec: str = "auto", *, device: str = DEFAULT_DEVICE) -> HostChoice
     (never a device, whatever it points at), a device (/dev/..., or a character device
     by another name), else a profile file.
     """
-    from .kvm import profiles
-
     if not spec:
         raise ProfileError("''", "names no host: give auto, real, a built-in name or a file")
     if spec == "real":
         return HostChoice(RealHost(device), device)
+    # Profiles (and their pydantic model) are imported only when a profile answers.
     if spec == "auto":
         problem = kvm_unavailable(device)
         if problem is None:
             return HostChoice(RealHost(device), device)
+        from .kvm import profiles
+
         name = profiles.DEFAULT_PROFILE
         fallback = f"{problem}; using the built-in host profile {name}"
         return HostChoice(profiles.profile_host(profiles.builtin_profile(name)), name, fallback)
+    from .kvm import profiles
+
     builtin = _builtin(spec)
     if builtin is not None:
         return builtin

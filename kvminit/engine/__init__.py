@@ -24,7 +24,8 @@ Support: `context` (the run's state, kvm_check_extension, kvm_vm_ioctl), `errors
 guest CPU rule and every model of each version), `smp` (-smp per version), `memory`
 (-m, hotplug), `machines` (each version's machine classes), `qemuline` (the command
 line QEMU is given), `e820` (the table and its fw_cfg bytes), `messages` (QEMU's
-messages, as Text variants per version, next to their conditions).
+messages, as Text variants per version, next to their conditions), `memo`
+(configure_accelerator() remembered on a recorded host, for runs without a trace).
 """
 
 from .accel import run

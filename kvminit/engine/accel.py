@@ -6,7 +6,10 @@ the InitResult from it once, at the end, whichever way the run stopped.
 
 from __future__ import annotations
 
-from kvminit.config import MachineConfig
+from typing import NamedTuple
+
+from kvminit.config.errors import Finding
+from kvminit.config.machine import Machine
 from kvminit.kvm.device import KvmHost
 
 from . import messages as msg
@@ -40,7 +43,7 @@ def which_qemu(qemu: Qemu | None, host: KvmHost) -> tuple[Qemu, str | None]:
 
 
 def run(
-    machine: MachineConfig,
+    machine: Machine,
     host: KvmHost,
     *,
     qemu: Qemu | None = None,
@@ -58,23 +61,19 @@ def run(
     try:
         mc = machine_class(version, machine.type)
     except UnknownMachineType as e:
-        return _unknown_machine(machine, host, version, qemu_note, host_note, e)
+        return InitResult(
+            machine=machine,
+            machine_class=None,
+            qemu=str(version),
+            qemu_note=qemu_note,
+            host_kind=host.kind,
+            host_name=host.name,
+            host_note=host_note,
+            error=_unknown_machine(machine, version, e),
+        )
     ctx = RunContext(machine, mc, host, E820Table(legacy=not version.at_least(7, 2)), version)
     ctx.tracing = trace
-    error: InitError | None = None
-    completed = False
-    try:
-        _run(ctx)
-        completed = True
-    except QemuExit as e:
-        ctx.add(list(e.warnings))
-        where = machine.line_of(e.key), e.hint, machine.option_of(e.key)
-        error = InitError(e.step, e.message, e.errno, e.key, *where)
-    finally:
-        # Whatever stopped the run (QEMU's exit, Ctrl-C, a bug), no fd outlives it.
-        state = ctx.kvm_state
-        if state is not None and (not keep_open or not completed):
-            state.close()
+    error = _execute(ctx, keep_open)
     state = ctx.kvm_state
     return InitResult(
         machine=machine,
@@ -98,14 +97,47 @@ def run(
     )
 
 
-def _unknown_machine(
-    machine: MachineConfig,
-    host: KvmHost,
-    version: Qemu,
-    qemu_note: str | None,
-    host_note: str | None,
-    e: UnknownMachineType,
-) -> InitResult:
+class Findings(NamedTuple):
+    """What a run said: QEMU's error (None: the machine starts) and its warnings."""
+
+    error: InitError | None
+    warnings: list[Finding]
+
+
+def findings(machine: Machine, host: KvmHost, *, qemu: Qemu | None = None) -> Findings:
+    """`run(machine, host, qemu=qemu, trace=False)`'s error and warnings, and nothing else
+    of the result: what `validate` reports, for a batch that runs thousands."""
+    version, _ = which_qemu(qemu, host)
+    try:
+        mc = machine_class(version, machine.type)
+    except UnknownMachineType as e:
+        return Findings(_unknown_machine(machine, version, e), [])
+    ctx = RunContext(machine, mc, host, E820Table(legacy=not version.at_least(7, 2)), version)
+    ctx.tracing = False
+    return Findings(_execute(ctx, False), ctx.warnings)
+
+
+def _execute(ctx: RunContext, keep_open: bool) -> InitError | None:
+    """The run, and how it stopped: QEMU's exit as the error, None when it got through."""
+    machine = ctx.machine
+    error: InitError | None = None
+    completed = False
+    try:
+        _run(ctx)
+        completed = True
+    except QemuExit as e:
+        ctx.add(list(e.warnings))
+        where = machine.line_of(e.key), e.hint, machine.option_of(e.key)
+        error = InitError(e.step, e.message, e.errno, e.key, *where)
+    finally:
+        # Whatever stopped the run (QEMU's exit, Ctrl-C, a bug), no fd outlives it.
+        state = ctx.kvm_state
+        if state is not None and (not keep_open or not completed):
+            state.close()
+    return error
+
+
+def _unknown_machine(machine: Machine, version: Qemu, e: UnknownMachineType) -> InitError:
     # vl.c select_machine(): before anything else runs.
     from .qemuline import machine_option
 
@@ -113,17 +145,7 @@ def _unknown_machine(
     text = msg.UNKNOWN_MACHINE(version, loc=loc, name=e.name)
     hint = f"did you mean '{e.close}'?" if e.close else None
     where = machine.line_of("type"), hint, machine.option_of("type")
-    error = InitError("1", text, None, "type", *where)
-    return InitResult(
-        machine=machine,
-        machine_class=None,
-        qemu=str(version),
-        qemu_note=qemu_note,
-        host_kind=host.kind,
-        host_name=host.name,
-        host_note=host_note,
-        error=error,
-    )
+    return InitError("1", text, None, "type", *where)
 
 
 def _run(ctx: RunContext) -> None:
@@ -131,7 +153,7 @@ def _run(ctx: RunContext) -> None:
 
     # 1. main(): -m, -smp and the machine properties, in the order QEMU applies them.
     if q.at_least(7, 2):
-        for key in machine_property_order(_PROPERTIES):
+        for key in _PROPERTY_ORDER:
             _PROPERTIES[key](ctx)
     else:
         # 2.6: set_memory_options(), smp_parse(), then each -machine property in turn.
@@ -143,7 +165,13 @@ def _run(ctx: RunContext) -> None:
         "split" if mc.default_kernel_irqchip_split else "on"
     )
 
-    configure_accelerator(ctx)
+    if ctx.unobserved:
+        # A profile's answers are fixed and no trace shows fds: the init is remembered.
+        from . import memo
+
+        memo.configure_accelerator(ctx, configure_accelerator)
+    else:
+        configure_accelerator(ctx)
     assert ctx.accel is not None, "configure_accelerator ends with an accelerator or raises"
 
     if q.at_least(7, 2):
@@ -157,7 +185,8 @@ def _run(ctx: RunContext) -> None:
 
 def _memory(ctx: RunContext) -> None:
     machine = ctx.machine
-    location = f"-m {memory_option(machine)}: "
+    # The -m option is the location of 2.6's messages only (7.2+ print none).
+    location = "" if ctx.qemu.at_least(7, 2) else f"-m {memory_option(machine)}: "
     ctx.memory = set_memory(ctx.qemu, machine.memory, machine.slots, machine.maxmem, location)
 
 
@@ -165,7 +194,8 @@ def _smp(ctx: RunContext) -> None:
     topology, findings = parse_smp(ctx.qemu, ctx.mc.smp, smp_request(ctx.machine))
     ctx.add(findings)
     ctx.topology = topology
-    ctx.step("1", f"-smp: cpus {topology.cpus}, maxcpus {topology.max_cpus}", ctx.mc.max_cpus)
+    if ctx.tracing:
+        ctx.step("1", f"-smp: cpus {topology.cpus}, maxcpus {topology.max_cpus}", ctx.mc.max_cpus)
 
 
 def _kvm_type(ctx: RunContext) -> None:
@@ -188,6 +218,8 @@ _PROPERTIES = {
     "smp": _smp,
     "memory": _memory,
 }
+# The keys are fixed, so is their order: worked out once, not per run.
+_PROPERTY_ORDER = tuple(machine_property_order(_PROPERTIES))
 
 
 def configure_accelerator(ctx: RunContext) -> None:

@@ -8,10 +8,12 @@ helpers of the same names, traced as the seed writes them.
 from __future__ import annotations
 
 import errno
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kvminit.config import Finding, MachineConfig
+from kvminit.config.errors import Finding
+from kvminit.config.machine import Machine
 from kvminit.kvm.caps import Cap
 from kvminit.kvm.device import KvmHost
 from kvminit.kvm.errors import KvmError
@@ -32,7 +34,7 @@ ACCEL_LOCATION = "-accel kvm: "
 
 @dataclass
 class RunContext:
-    machine: MachineConfig
+    machine: Machine
     mc: MachineClass
     host: KvmHost
     e820: E820Table
@@ -50,6 +52,12 @@ class RunContext:
     kernel_irqchip: str = "on"  # on | off | split, the machine's default filled in
 
     @property
+    def unobserved(self) -> bool:
+        """A call whose answer the run does not use may be left out: no trace records
+        it, and the host (a profile without faults) answers it without a side effect."""
+        return not self.tracing and is_profile_host(self.host)
+
+    @property
     def loc(self) -> str:
         """The location prefix of kvm_init's error_report lines (none in 2.6)."""
         return ACCEL_LOCATION if self.qemu.at_least(7, 2) else ""
@@ -65,6 +73,14 @@ class RunContext:
         """Findings of a pure rule (no line yet), placed at their keys' lines."""
         for f in findings:
             self.warnings.append(self.machine.finding(f.message, f.key, f.hint))
+
+
+def is_profile_host(host: KvmHost) -> bool:
+    """`host` is exactly a profile without faults (kvm.emulated.ProfileHost): its answers
+    are a fixed function of the recording. Not a subclass, not a hooked host."""
+    # Without the module loaded no host can be one: a run on the real device never loads it.
+    emulated = sys.modules.get("kvminit.kvm.emulated")
+    return emulated is not None and type(host) is emulated.ProfileHost
 
 
 def strerror(ret: int) -> str:
@@ -102,8 +118,10 @@ def kvm_vm_enable_cap(ctx: RunContext, s: KVMState, cap: Cap, step: str, *args: 
     """KVM_ENABLE_CAP on the VM fd with `args` (the rest 0): 0 or -errno."""
     vm = s.vm
     assert vm is not None, "kvm_vm_enable_cap before 2.6"
-    shown = ", ".join(str(a) for a in args)
-    call = f"kvm_vm_enable_cap({cap.name}, 0{', ' + shown if shown else ''})"
+    call = ""  # the trace's words: made only for a trace
+    if ctx.tracing:
+        shown = ", ".join(str(a) for a in args)
+        call = f"kvm_vm_enable_cap({cap.name}, 0{', ' + shown if shown else ''})"
     return kvm_vm_ioctl(ctx, step, call, lambda: vm.enable_cap(cap, list(args)))
 
 

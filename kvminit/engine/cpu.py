@@ -21,6 +21,7 @@ name, `host` without KVM, then the options one by one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from kvminit.common.hints import close_matches
@@ -138,6 +139,37 @@ def guest_cpu(
     host_phys_bits: int,
 ) -> tuple[GuestCpu, list[Finding]]:
     """x86_cpus_init() for `-cpu MODEL[,vendor=VENDOR][,phys-bits=N|,host-phys-bits=on]`."""
+    cpu, findings = _guest_cpu(qemu, model, accel, vendor, phys_bits, host_vendor, host_phys_bits)
+    return cpu, list(findings)
+
+
+# A pure function of its arguments, every one of them in the key; a fleet asks the same
+# few models on the same hosts. A refusal raises, and is not kept.
+@lru_cache(maxsize=1024)
+def _guest_cpu(
+    qemu: Qemu,
+    model: str,
+    accel: str,
+    vendor: str | None,
+    phys_bits: int | str | None,
+    host_vendor: str,
+    host_phys_bits: int,
+) -> tuple[GuestCpu, tuple[Finding, ...]]:
+    cpu, findings = _guest_cpu_uncached(
+        qemu, model, accel, vendor, phys_bits, host_vendor, host_phys_bits
+    )
+    return cpu, tuple(findings)
+
+
+def _guest_cpu_uncached(
+    qemu: Qemu,
+    model: str,
+    accel: str,
+    vendor: str | None,
+    phys_bits: int | str | None,
+    host_vendor: str,
+    host_phys_bits: int,
+) -> tuple[GuestCpu, list[Finding]]:
     version = _modelled(qemu)
     if model == "" and vendor is None and phys_bits is None:
         # Nothing at all after -cpu (an empty name before options is just unknown).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Final
 
 from kvminit.common.hints import close_matches
@@ -91,7 +91,7 @@ class MachineClass:
     def kind(self) -> str:
         return {"i440fx": "i440FX + PIIX", "q35": "Q35 + ICH9", "isapc": "ISA-only PC"}[self.family]
 
-    @property
+    @cached_property  # the class's facts never change: made once per class, not per run
     def smp(self) -> SmpMachine:
         return SmpMachine(
             name=self.name,

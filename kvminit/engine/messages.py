@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from kvminit.config.model import MAXCPUS_LT_SMP as _MAXCPUS_LT_SMP
+from kvminit.config.rules import MAXCPUS_LT_SMP as _MAXCPUS_LT_SMP
 
 from .qemu import QEMU_2_6, QEMU_7_2, QEMU_10_0, Qemu
 

@@ -19,7 +19,7 @@ from .e820 import E820_RAM, E820_RESERVED
 from .errors import QemuExit
 from .memory import check_hotplug, check_region, device_memory, reserved_memory_end
 from .qemu import QEMU_7_2
-from .routing import kvm_irqchip_add_irq_route, kvm_irqchip_commit_routes
+from .routing import kvm_irqchip_add_irq_routes, kvm_irqchip_commit_routes
 from .state import KVMState
 from .x86_cpus import x86_cpus_init
 
@@ -31,7 +31,8 @@ def pc_init(ctx: RunContext) -> None:
         ctx.qemu, mc.family, machine.memory, mc.gigabyte_align, machine.max_ram_below_4g
     )
     ctx.add(findings)
-    ctx.step("3", f"ram split (below_4g=0x{split.below_4g:x}, above_4g=0x{split.above_4g:x})")
+    if ctx.tracing:
+        ctx.step("3", f"ram split (below_4g=0x{split.below_4g:x}, above_4g=0x{split.above_4g:x})")
     if ctx.qemu.at_least(7, 2):
         ctx.cpu = x86_cpus_init(ctx)
         if ctx.kvm_state is not None:
@@ -98,6 +99,8 @@ def _pci_hole32(ctx: RunContext, split: layout.RamSplit) -> None:
 
 def kvmclock_create(ctx: RunContext, s: KVMState) -> None:
     """kvmclock's realize asks for KVM_CAP_ADJUST_CLOCK (7.2 twice, around KVM_GET_CLOCK)."""
+    if ctx.unobserved:
+        return  # nothing here uses the answers
     kvm_check_extension(ctx, s, Cap.KVM_CAP_ADJUST_CLOCK, "3.5")
     ctx.step("3.5", "kvm_vm_ioctl(KVM_GET_CLOCK) (not modelled)")
     if not ctx.qemu.at_least(10, 0):
@@ -109,7 +112,10 @@ def pc_memory_init(ctx: RunContext, split: layout.RamSplit, cpu: GuestCpu) -> la
     machine, mc = ctx.machine, ctx.mc
     mem = ctx.memory
     assert mem is not None, "pc_memory_init before -m is read"
-    ctx.step("3", f"pc_memory_init(below_4g=0x{split.below_4g:x}, above_4g=0x{split.above_4g:x})")
+    if ctx.tracing:
+        ctx.step(
+            "3", f"pc_memory_init(below_4g=0x{split.below_4g:x}, above_4g=0x{split.above_4g:x})"
+        )
 
     def devmem_at(at: layout.RamSplit) -> layout.DeviceMemory | None:
         return device_memory(mem, at, mc.has_reserved_memory, mc.enforce_aligned_dimm)
@@ -154,7 +160,8 @@ def pc_memory_init(ctx: RunContext, split: layout.RamSplit, cpu: GuestCpu) -> la
 
 def _add(ctx: RunContext, address: int, length: int, type_: int) -> None:
     ret = ctx.e820.e820_add_entry(address, length, type_)
-    ctx.step("3", f"e820_add_entry(0x{address:x}, 0x{length:x}, {type_})", ret)
+    if ctx.tracing:
+        ctx.step("3", f"e820_add_entry(0x{address:x}, 0x{length:x}, {type_})", ret)
     if ret < 0:
         raise QemuExit("3", msg.E820_TABLE_FULL, -ret)
 
@@ -168,15 +175,21 @@ def kvm_pc_setup_irq_routing(ctx: RunContext, s: KVMState) -> None:
         if ctx.qemu.at_least(7, 2):
             raise QemuExit("3.6", msg.GSI_ROUTING_ASSERT(ctx.qemu))
         return
-    for i in range(8):
-        if i != 2:
-            kvm_irqchip_add_irq_route(ctx, s, i, KVM_IRQCHIP_PIC_MASTER, i)
-    for i in range(8, 16):
-        kvm_irqchip_add_irq_route(ctx, s, i, KVM_IRQCHIP_PIC_SLAVE, i - 8)
-    if ctx.mc.pci_enabled:
-        for i in range(24):
-            if i == 0:
-                kvm_irqchip_add_irq_route(ctx, s, i, KVM_IRQCHIP_IOAPIC, 2)
-            elif i != 2:
-                kvm_irqchip_add_irq_route(ctx, s, i, KVM_IRQCHIP_IOAPIC, i)
+    routes, max_pin = _PC_ROUTES if ctx.mc.pci_enabled else _PIC_ROUTES
+    kvm_irqchip_add_irq_routes(ctx, s, routes, max_pin)
     kvm_irqchip_commit_routes(ctx, s, "3.6")
+
+
+# kvm_pc_setup_irq_routing()'s (irq, irqchip, pin) in its order: the PICs, then the IOAPIC;
+# each with its largest pin, the one QEMU's assertion is about.
+_PIC = (
+    *((i, KVM_IRQCHIP_PIC_MASTER, i) for i in range(8) if i != 2),
+    *((i, KVM_IRQCHIP_PIC_SLAVE, i - 8) for i in range(8, 16)),
+)
+_PC = (
+    *_PIC,
+    (0, KVM_IRQCHIP_IOAPIC, 2),
+    *((i, KVM_IRQCHIP_IOAPIC, i) for i in range(1, 24) if i != 2),
+)
+_PIC_ROUTES = _PIC, max(pin for _, _, pin in _PIC)
+_PC_ROUTES = _PC, max(pin for _, _, pin in _PC)

@@ -7,7 +7,7 @@ command line. Options QEMU 2.6 lacks are written its way (accel in -machine).
 
 from __future__ import annotations
 
-from kvminit.config import MachineConfig
+from kvminit.config.machine import Machine
 from kvminit.config.sizes import KiB, MiB
 
 from .machines import UnknownMachineType, machine_class
@@ -15,7 +15,7 @@ from .qemu import Qemu
 from .smp import SmpRequest, smp_arg
 
 
-def machine_option(machine: MachineConfig, qemu: Qemu | None = None) -> str:
+def machine_option(machine: Machine, qemu: Qemu | None = None) -> str:
     """-machine's value: the type, then the properties the file gives."""
     props = [machine.type]
     if qemu is not None and not qemu.at_least(7, 2):
@@ -34,7 +34,7 @@ def machine_option(machine: MachineConfig, qemu: Qemu | None = None) -> str:
     return ",".join(props)
 
 
-def memory_option(machine: MachineConfig) -> str:
+def memory_option(machine: Machine) -> str:
     out = _size(machine.memory)
     if machine.slots is not None:
         out += f",slots={machine.slots}"
@@ -43,7 +43,7 @@ def memory_option(machine: MachineConfig) -> str:
     return out
 
 
-def smp_request(machine: MachineConfig) -> SmpRequest:
+def smp_request(machine: Machine) -> SmpRequest:
     """The -smp keys the file gives, as QEMU's SMP configuration takes them."""
     return SmpRequest(
         cpus=machine.smp,
@@ -57,11 +57,11 @@ def smp_request(machine: MachineConfig) -> SmpRequest:
     )
 
 
-def smp_option(machine: MachineConfig) -> str:
+def smp_option(machine: Machine) -> str:
     return smp_arg(smp_request(machine))
 
 
-def cpu_option(machine: MachineConfig, qemu: Qemu) -> str | None:
+def cpu_option(machine: Machine, qemu: Qemu) -> str | None:
     """-cpu's value, vendor before phys-bits (QEMU applies them in that order)."""
     if machine.cpu is None and machine.vendor is None and machine.phys_bits is None:
         return None
@@ -81,7 +81,7 @@ def cpu_option(machine: MachineConfig, qemu: Qemu) -> str | None:
     return ",".join(parts)
 
 
-def qemu_args(machine: MachineConfig, qemu: Qemu) -> list[str]:
+def qemu_args(machine: Machine, qemu: Qemu) -> list[str]:
     """The options in order, each option followed by its value."""
     args = ["-machine", machine_option(machine, qemu)]
     if qemu.at_least(7, 2):

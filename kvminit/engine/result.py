@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvminit.common.errors import KvminitError
-from kvminit.config import Finding, MachineConfig
+from kvminit.config.errors import Finding
+from kvminit.config.machine import Machine
 from kvminit.kvm.device import RoutingEntry
 
 from . import messages as msg
@@ -26,7 +27,7 @@ class NoLegacyE820(KvminitError):
 
 @dataclass(frozen=True)
 class InitResult:
-    machine: MachineConfig
+    machine: Machine
     machine_class: MachineClass | None  # None: the QEMU version has no such machine type
     qemu: str
     host_kind: str

@@ -19,6 +19,7 @@ Arithmetic is C's: every value is an `unsigned` (32 bits, wrapping); the zero te
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from kvminit.config import Finding
@@ -214,13 +215,22 @@ def parse_smp(qemu: Qemu, mc: SmpMachine, req: SmpRequest) -> tuple[Topology, li
 
     Returns the settled topology and the warnings; a refusal raises QemuExit("1", ...).
     """
+    topology, findings = _parse_smp(qemu, mc, req)
+    return topology, list(findings)
+
+
+# A pure function of its three arguments (frozen values, all of them in the key); a batch
+# meets the same few -smp lines over and over. A refusal raises, and is not kept.
+@lru_cache(maxsize=1024)
+def _parse_smp(qemu: Qemu, mc: SmpMachine, req: SmpRequest) -> tuple[Topology, tuple[Finding, ...]]:
     if not req.given():
         # No -smp: 7.2/10.0 never call machine_parse_smp_config() (ms->smp keeps
         # mc->default_cpus = 1 and every level 1); 2.6 keeps smp_cpus = 1, max_cpus 0 -> 1.
-        return Topology(1, 1, 1, 1, 1, 1, 1, 1), []
+        return Topology(1, 1, 1, 1, 1, 1, 1, 1), ()
     if qemu.at_least(7, 2):
-        return _machine_parse_smp_config(qemu, mc, req)
-    return _smp_parse_2_6(mc, req), []
+        topology, findings = _machine_parse_smp_config(qemu, mc, req)
+        return topology, tuple(findings)
+    return _smp_parse_2_6(mc, req), ()
 
 
 def _smp_parse_2_6(mc: SmpMachine, req: SmpRequest) -> Topology:

@@ -100,6 +100,18 @@ class KVMState:
             if word >> bit & 1
         ]
 
+    def detached(self) -> KVMState:
+        """A copy without the live handles that shares nothing mutable with this one."""
+        copy = KVMState.__new__(KVMState)
+        copy.__dict__.update(self.__dict__)
+        copy.msr_indices = list(self.msr_indices)
+        copy.feature_msrs = list(self.feature_msrs)
+        copy.has_msr = dict(self.has_msr)
+        copy.used_gsi_bitmap = list(self.used_gsi_bitmap)
+        copy.irq_routes = list(self.irq_routes)
+        copy.kvm = copy.vm = None
+        return copy
+
     def close(self) -> None:
         """The err: label's closes: the VM fd, then the system fd."""
         if self.vm is not None:

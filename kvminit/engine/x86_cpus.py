@@ -59,6 +59,10 @@ def x86_cpus_init(ctx: RunContext) -> GuestCpu:
         s.max_apic_id = limit
 
     machine = ctx.machine
+    # The realize probes' and 3.4's answers are not used: only a trace or a hook sees them.
+    probe = s is not None and kvm and not ctx.unobserved
+    if not probe and not ctx.tracing:
+        return _cpus_unobserved(ctx, topo.cpus, kvm=kvm, in_kernel=in_kernel)
     cpu: GuestCpu | None = None
     for index in range(topo.cpus):
         if cpu is None:
@@ -73,22 +77,67 @@ def x86_cpus_init(ctx: RunContext) -> GuestCpu:
                 ctx.host.phys_bits(),
             )
             ctx.add(findings)
-        if s is not None and kvm:
+        if probe:
+            assert s is not None
             _realize_probes(ctx, s, first=index == 0, in_kernel=in_kernel)
         _apic_create(ctx, cpu, index, kvm=kvm, in_kernel=in_kernel)
-        ctx.step("3.3", f"vCPU {index}: KVM_CREATE_VCPU (not modelled)")
+        if ctx.tracing:
+            ctx.step("3.3", f"vCPU {index}: KVM_CREATE_VCPU (not modelled)")
         if not ctx.qemu.at_least(10, 0) and index == 0:
             _hyperthreading(ctx, cpu)
         if not _has_apic(cpu, topo.cpus):
             continue
         if s is not None and in_kernel:
             # kvm_apic_realize(): assert(kvm_has_gsi_routing())
-            kvm_check_extension(ctx, s, Cap.KVM_CAP_IRQ_ROUTING, "3.4")
+            if probe:
+                kvm_check_extension(ctx, s, Cap.KVM_CAP_IRQ_ROUTING, "3.4")
         elif kvm and not ctx.qemu.at_least(10, 0):
             # 7.2's userspace APIC under KVM: deprecated, per CPU.
             for line in msg.USERSPACE_APIC_DEPRECATED.splitlines():
                 ctx.warn(line, "kernel-irqchip")
     assert cpu is not None, "-smp leaves at least one CPU"
+    return cpu
+
+
+def _cpus_unobserved(ctx: RunContext, cpus: int, *, kvm: bool, in_kernel: bool) -> GuestCpu:
+    """The loop above when nothing records its calls (no trace, no probe asked): the same
+    warnings and refusals in the same order, without walking every CPU for nothing.
+
+    Per CPU only two things remain: 10.0's APIC-ID check under TCG, and 7.2's userspace
+    APIC warning under KVM; everything else happens for the first CPU or not at all.
+    """
+    machine = ctx.machine
+    cpu, findings = guest_cpu(
+        ctx.qemu,
+        machine.cpu or ctx.mc.default_cpu,
+        ctx.accel or "tcg",
+        machine.vendor,
+        machine.phys_bits,
+        ctx.host.cpu_vendor(),
+        ctx.host.phys_bits(),
+    )
+    ctx.add(findings)
+    _hyperthreading(ctx, cpu)  # the first CPU's (10.0: in its x86_cpu_apic_create())
+    if not _has_apic(cpu, cpus):
+        return cpu
+    if ctx.qemu.at_least(10, 0):
+        if kvm:
+            if not in_kernel:
+                raise QemuExit("3.3", msg.USERSPACE_APIC_REFUSED, key="kernel-irqchip")
+            return cpu
+        topo = ctx.topology
+        assert topo is not None
+        for index in range(cpus):
+            aid = apic_id(ctx.qemu, topo, index)
+            if aid >= APIC_ID_MAX_XAPIC and not cpu.x2apic:
+                raise QemuExit("3.3", APIC_ID_ABORT.format(id=aid), key="smp")
+        return cpu
+    if kvm and not in_kernel:
+        # 7.2's userspace APIC under KVM: deprecated, per CPU.
+        lines = msg.USERSPACE_APIC_DEPRECATED.splitlines()
+        for _ in range(cpus):
+            for line in lines:
+                ctx.warn(line, "kernel-irqchip")
     return cpu
 
 
@@ -139,10 +188,12 @@ def _apic_create(ctx: RunContext, cpu: GuestCpu, index: int, *, kvm: bool, in_ke
     assert topo is not None
     if not _has_apic(cpu, topo.cpus):
         return
-    if kvm and not in_kernel:
-        raise QemuExit("3.3", msg.USERSPACE_APIC_REFUSED, key="kernel-irqchip")
+    if kvm:
+        if not in_kernel:
+            raise QemuExit("3.3", msg.USERSPACE_APIC_REFUSED, key="kernel-irqchip")
+        return
     aid = apic_id(ctx.qemu, topo, index)
-    if not kvm and aid >= APIC_ID_MAX_XAPIC and not cpu.x2apic:
+    if aid >= APIC_ID_MAX_XAPIC and not cpu.x2apic:
         raise QemuExit("3.3", APIC_ID_ABORT.format(id=aid), key="smp")
 
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import abi
 from .caps import Cap
 from .device import HostKind, MsrFilterRange, RoutingEntry, VcpuFd, VmFd
 from .errors import KvmError
-from .profile import HostProfile
+
+if TYPE_CHECKING:
+    from .profile import HostProfile
 
 # Kernel limits the emulated device enforces (arch/x86/kvm, virt/kvm).
 KVM_MIN_ALLOC_MMU_PAGES = 64
@@ -29,14 +32,24 @@ PAGE_SIZE = 4096
 VCPU_MMAP_SIZE = 3 * PAGE_SIZE  # kvm_run, the PIO page and the coalesced MMIO ring (x86)
 
 
-def _hold_fd() -> int:
+# The routing checks' constants, as locals of the module (a commit checks dozens).
+_IRQCHIP, _MSI = abi.KVM_IRQ_ROUTING_IRQCHIP, abi.KVM_IRQ_ROUTING_MSI
+_PICS = (abi.KVM_IRQCHIP_PIC_MASTER, abi.KVM_IRQCHIP_PIC_SLAVE)
+_IOAPIC = abi.KVM_IRQCHIP_IOAPIC
+
+
+def _hold_fd(parent: int = -1) -> int:
     # A real descriptor, so numbers are handed out and leaks show as the kernel's would.
+    # A VM's or vCPU's is a dup of its parent's: the same lowest free number an open
+    # would get (dup is close-on-exec in Python too), for a third of an open's cost.
+    if parent >= 0:
+        return os.dup(parent)
     return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
 
 
 class _Handle:
-    def __init__(self) -> None:
-        self.fd = _hold_fd()
+    def __init__(self, parent: int = -1) -> None:
+        self.fd = _hold_fd(parent)
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -47,8 +60,8 @@ class _Handle:
 class EmulatedVcpuFd(_Handle):
     """A vCPU's registers as the kernel keeps them; no guest code runs on a profile."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, parent: int = -1) -> None:
+        super().__init__(parent)
         self._regs = abi.kvm_regs()
         self._sregs = abi.kvm_sregs()
 
@@ -75,8 +88,8 @@ class EmulatedVcpuFd(_Handle):
 
 
 class EmulatedVmFd(_Handle):
-    def __init__(self, caps: dict[int, int], vm_caps: dict[int, int]) -> None:
-        super().__init__()
+    def __init__(self, caps: dict[int, int], vm_caps: dict[int, int], parent: int = -1) -> None:
+        super().__init__(parent)
         self._caps = caps
         self._vm_caps = vm_caps
         self.irqchip = False
@@ -85,6 +98,28 @@ class EmulatedVmFd(_Handle):
         self.routes: list[RoutingEntry] = []
         self.mmu_pages: int | None = None
         self.msr_filter: tuple[int, list[MsrFilterRange]] | None = None
+
+    def snapshot(self) -> VmSnapshot:
+        """What the kernel keeps for this VM, as an immutable value (fd excluded)."""
+        return VmSnapshot(
+            self.irqchip,
+            self.split_irqchip,
+            frozenset(self.vcpu_ids),
+            tuple(self.routes),
+            self.mmu_pages,
+            None if self.msr_filter is None else (self.msr_filter[0], tuple(self.msr_filter[1])),
+        )
+
+    def restore(self, snap: VmSnapshot) -> None:
+        """This VM as `snap` left its own: the same answers from here on."""
+        self.irqchip = snap.irqchip
+        self.split_irqchip = snap.split_irqchip
+        self.vcpu_ids = set(snap.vcpu_ids)
+        self.routes = list(snap.routes)
+        self.mmu_pages = snap.mmu_pages
+        self.msr_filter = (
+            None if snap.msr_filter is None else (snap.msr_filter[0], list(snap.msr_filter[1]))
+        )
 
     def check_extension(self, cap: int) -> int:
         # Kernels before KVM_CAP_CHECK_EXTENSION_VM (3.17) have no such VM ioctl.
@@ -135,19 +170,20 @@ class EmulatedVmFd(_Handle):
             if old is not new:
                 break
             known += 1
+        split = self.split_irqchip
         for e in entries[known:]:
             if e.gsi >= max_routes or e.flags:
                 raise KvmError("KVM_SET_GSI_ROUTING", errno.EINVAL)
-            if e.type == abi.KVM_IRQ_ROUTING_IRQCHIP:
-                pic = e.irqchip in (abi.KVM_IRQCHIP_PIC_MASTER, abi.KVM_IRQCHIP_PIC_SLAVE)
+            if e.type == _IRQCHIP:
+                chip, pin = e.irqchip, e.pin
                 if (
-                    self.split_irqchip
-                    or (pic and e.pin >= PIC_NUM_PINS // 2)
-                    or (e.irqchip == abi.KVM_IRQCHIP_IOAPIC and e.pin >= KVM_IOAPIC_NUM_PINS)
-                    or e.irqchip > abi.KVM_IRQCHIP_IOAPIC
+                    split
+                    or (chip in _PICS and pin >= PIC_NUM_PINS // 2)
+                    or (chip == _IOAPIC and pin >= KVM_IOAPIC_NUM_PINS)
+                    or chip > _IOAPIC
                 ):
                     raise KvmError("KVM_SET_GSI_ROUTING", errno.EINVAL)
-            elif e.type != abi.KVM_IRQ_ROUTING_MSI:
+            elif e.type != _MSI:
                 raise KvmError("KVM_SET_GSI_ROUTING", errno.EINVAL)
         self.routes = list(entries)
 
@@ -188,18 +224,18 @@ class EmulatedVmFd(_Handle):
         if vcpu_id in self.vcpu_ids:
             raise KvmError("KVM_CREATE_VCPU", errno.EEXIST)
         self.vcpu_ids.add(vcpu_id)
-        return EmulatedVcpuFd()
+        return EmulatedVcpuFd(self.fd)
 
 
 class EmulatedKvm(_Handle):
-    def __init__(self, profile: HostProfile, caps: dict[int, int], vm_caps: dict[int, int]) -> None:
+    def __init__(self, host: ProfileHost) -> None:
         super().__init__()
-        self._p = profile
-        self._caps = caps
-        self._vm_caps = vm_caps
+        self._host = host
+        self._caps = host._caps
+        self._vm_caps = host._vm_caps
 
     def api_version(self) -> int:
-        return self._p.api_version
+        return self._host._api_version
 
     def check_extension(self, cap: int) -> int:
         return self._caps.get(cap, 0)
@@ -209,47 +245,73 @@ class EmulatedKvm(_Handle):
         accepted = self._caps.get(Cap.KVM_CAP_VM_TYPES, 0) or 1
         if vm_type < 0 or vm_type >= 32 or not accepted & (1 << vm_type):
             raise KvmError("KVM_CREATE_VM", errno.EINVAL)
-        return EmulatedVmFd(self._caps, self._vm_caps)
+        return EmulatedVmFd(self._caps, self._vm_caps, self.fd)
 
     def msr_index_list(self, capacity: int) -> list[int]:
-        return _listed("KVM_GET_MSR_INDEX_LIST", self._p.msr_indices, capacity)
+        return _listed("KVM_GET_MSR_INDEX_LIST", self._host._msr_indices, capacity)
 
     def msr_feature_index_list(self, capacity: int) -> list[int]:
         # KVM_GET_MSR_FEATURE_INDEX_LIST exists from Linux 4.17 (KVM_CAP_GET_MSR_FEATURES).
         if not self._caps.get(Cap.KVM_CAP_GET_MSR_FEATURES, 0):
             raise KvmError("KVM_GET_MSR_FEATURE_INDEX_LIST", errno.ENOTTY)
-        return _listed("KVM_GET_MSR_FEATURE_INDEX_LIST", self._p.msr_feature_indices, capacity)
+        return _listed("KVM_GET_MSR_FEATURE_INDEX_LIST", self._host._msr_feature_indices, capacity)
 
     def vcpu_mmap_size(self) -> int:
         return VCPU_MMAP_SIZE
 
 
-def _listed(ioctl: str, indices: list[int], capacity: int) -> list[int]:
+def _listed(ioctl: str, indices: Sequence[int], capacity: int) -> list[int]:
     # kvm_get_msr_index_list(): the count goes back either way; too small a list is E2BIG.
     if capacity < len(indices):
         raise KvmError(ioctl, errno.E2BIG, len(indices))
     return list(indices)
 
 
+class VmSnapshot(NamedTuple):
+    """An emulated VM's kernel state (EmulatedVmFd.snapshot)."""
+
+    irqchip: bool
+    split_irqchip: bool
+    vcpu_ids: frozenset[int]
+    routes: tuple[RoutingEntry, ...]
+    mmu_pages: int | None
+    msr_filter: tuple[int, tuple[MsrFilterRange, ...]] | None
+
+
 class ProfileHost:
-    """A profile as a host (without its faults: `kvm.profiles.profile_host` adds them)."""
+    """A profile as a host (without its faults: `kvm.profiles.profile_host` adds them).
+
+    The host answers from the profile as it was when the host was made: every answer
+    is copied here, so nothing done to `profile` afterwards changes them. That makes
+    the host's answers a fixed function of its identity, and `memo` a place where a
+    caller may keep what it derived from them (the engine's accelerator init, keyed
+    on the rest of what that depends on); it is bounded and belongs to this host only.
+    """
 
     kind: HostKind = "profile"
+    MEMO_LIMIT = 4096  # entries; past it the memo starts afresh
 
     def __init__(self, profile: HostProfile) -> None:
         self.profile = profile
         self.name = profile.name
         self.qemu = profile.qemu
         self._caps, self._vm_caps = profile.answers()
+        self._api_version = profile.api_version
+        self._msr_indices = tuple(profile.msr_indices)
+        self._msr_feature_indices = tuple(profile.msr_feature_indices)
+        self._uname_machine = profile.uname_machine
+        self._cpu_vendor = profile.cpu_vendor
+        self._phys_bits = profile.phys_bits
+        self.memo: dict[Hashable, object] = {}
 
     def open(self) -> EmulatedKvm:
-        return EmulatedKvm(self.profile, self._caps, self._vm_caps)
+        return EmulatedKvm(self)
 
     def uname_machine(self) -> str:
-        return self.profile.uname_machine
+        return self._uname_machine
 
     def cpu_vendor(self) -> str:
-        return self.profile.cpu_vendor
+        return self._cpu_vendor
 
     def phys_bits(self) -> int:
-        return self.profile.phys_bits
+        return self._phys_bits

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any
 
 from kvminit.common.errors import KvminitError
-from kvminit.config import MachineConfig
+from kvminit.config.machine import Machine
 from kvminit.engine import InitResult
 from kvminit.engine import run as engine_run
 from kvminit.engine.e820 import E820_RAM
@@ -76,7 +76,7 @@ def _on_alarm(signum: int, frame: FrameType | None) -> None:
 
 
 def boot(
-    machine: MachineConfig, host: KvmHost, *, qemu: Qemu | None = None, timeout: float = 10.0
+    machine: Machine, host: KvmHost, *, qemu: Qemu | None = None, timeout: float = 10.0
 ) -> BootReport:
     if host.kind != "real":
         raise BootError(
