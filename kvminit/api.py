@@ -17,29 +17,29 @@ exception kvminit raises on purpose derives from KvminitError.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .common.errors import KvminitError
 from .common.files import InputError
-from .config import ConfigError, Finding, MachineConfig, load_machine, parse_machine
+from .config import ConfigError, Finding, Machine
+from .config.loader import load_machine, parse_machine
 from .engine import InitError, InitResult, KVMState, NoLegacyE820, TraceStep
 from .engine import run as _engine_run
 from .engine.e820 import BlobError, E820Entry
 from .engine.machines import MachineClass
 from .engine.qemu import Qemu, QemuVersionError
-from .fromqemu import QemuArgsError
 from .hostspec import HostChoice, kvm_unavailable, load_host, load_hosts
 from .kvm.device import KvmHost, RoutingEntry
 from .kvm.errors import KvmError, ProfileError
-from .smoke.runner import BootError
 
 if TYPE_CHECKING:
     from .batch import PairResult, Shard
+    from .config.model import MachineConfig
     from .engine.cpu_models import CpuModel
-    from .fromqemu import Converted
+    from .fromqemu import Converted, QemuArgsError
     from .kvm.profile import HostProfile
-    from .smoke.runner import BootReport
+    from .smoke.runner import BootError, BootReport
 
 # The public API; kvminit.__all__ is this list and __version__.
 __all__ = [
@@ -85,8 +85,28 @@ __all__ = [
 ]
 
 
-def _machine(machine: MachineConfig | str | os.PathLike[str]) -> MachineConfig:
-    return machine if isinstance(machine, MachineConfig) else load_machine(machine)
+# Loaded on first use: the pydantic model, from-qemu and boot are no part of a plain run.
+_LAZY = {
+    "MachineConfig": ".config.model",
+    "QemuArgsError": ".fromqemu",
+    "BootError": ".smoke.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name], __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _machine(machine: Machine | str | os.PathLike[str]) -> Machine:
+    # A path is read into a MachineConfig; a description (MachineConfig or the command
+    # line's ParsedMachine) is used as it is.
+    if isinstance(machine, str | os.PathLike):
+        return load_machine(machine)
+    return machine
 
 
 def _host(host: KvmHost | HostChoice | str) -> HostChoice:
@@ -110,7 +130,7 @@ def qemu_version(spec: str | Qemu | None) -> tuple[Qemu | None, str | None]:
 
 
 def run(
-    machine: MachineConfig | str | os.PathLike[str],
+    machine: Machine | str | os.PathLike[str],
     host: KvmHost | HostChoice | str = "auto",
     *,
     qemu: str | Qemu | None = None,
@@ -155,7 +175,42 @@ def validate(
     TOML files found in directories that are plainly not machine files (pyproject.toml,
     host profiles) are skipped; `only_machine_files` skips them among named files too.
     """
-    from .batch import PairResult, Target, check_files, in_shard, machine_files
+    results: list[PairResult] = []
+    for chunk in validate_chunks(
+        paths,
+        hosts,
+        list,
+        qemu=qemu,
+        jobs=jobs,
+        shard=shard,
+        exclude=exclude,
+        progress=progress,
+        only_machine_files=only_machine_files,
+    ):
+        results += chunk
+    return results
+
+
+R = TypeVar("R")
+
+
+def validate_chunks(
+    paths: Sequence[str],
+    hosts: Iterable[KvmHost | HostChoice | str],
+    digest: Callable[[list[PairResult]], R],
+    *,
+    qemu: Iterable[str | Qemu] = (),
+    jobs: int = 1,
+    shard: Shard | None = None,
+    exclude: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
+    only_machine_files: bool = False,
+) -> Iterator[R]:
+    """validate() a chunk of results at a time, in order, each as `digest(results)`
+    makes it (in the worker that checked it, with `jobs`): what `kvminit validate` uses
+    to write its report as it goes. `digest` runs in a forked worker, so it may be any
+    callable; what it returns travels back pickled."""
+    from .batch import PairResult, Target, check_chunks, in_shard, machine_files
     from .engine.accel import which_qemu
 
     choices: list[HostChoice] = []
@@ -171,19 +226,20 @@ def validate(
         for t in targets
         if in_shard(p.path, t, shard)
     ]
+    if unreadable:
+        yield digest(unreadable)
     named = {os.path.normpath(p) for p in paths if not os.path.isdir(p)}
 
     def skip_other(path: str) -> bool:
         return only_machine_files or os.path.normpath(path) not in named
 
-    checked = check_files(
-        files, targets, jobs=jobs, shard=shard, progress=progress, skip_other=skip_other
+    yield from check_chunks(
+        files, targets, digest, jobs=jobs, shard=shard, progress=progress, skip_other=skip_other
     )
-    return unreadable + checked
 
 
 def boot(
-    machine: MachineConfig | str | os.PathLike[str],
+    machine: Machine | str | os.PathLike[str],
     host: KvmHost | HostChoice | str = "real",
     *,
     qemu: str | Qemu | None = None,
@@ -203,7 +259,7 @@ def decode_e820(blob: bytes) -> tuple[str, list[E820Entry]]:
 
 
 def qemu_args(
-    machine: MachineConfig | str | os.PathLike[str], qemu: str | Qemu | None = None
+    machine: Machine | str | os.PathLike[str], qemu: str | Qemu | None = None
 ) -> list[str]:
     """The QEMU options that start the same machine under that QEMU version."""
     from .engine.qemu import DEFAULT

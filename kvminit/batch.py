@@ -8,16 +8,20 @@ import re
 import signal
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 from .config import ConfigError, Finding
-from .config.loader import key_lines, parse_machine, read_text
-from .config.model import KEYS
-from .engine import run as engine_run
+from .config import machine as _machine
+from .config.loader import key_lines, read_machine, read_text
+
+# One triple as validate needs it: run()'s error and warnings, without the rest of
+# its result (engine.accel.findings). Looked up here at each call: tests patch it.
+from .engine.accel import findings as engine_run
 from .engine.qemu import Qemu
 from .kvm.device import KvmHost
 from .kvm.real import DeferredClose, RealHost
@@ -182,22 +186,22 @@ def _not_ignored(top: str, files: list[str]) -> list[str]:
 def check_text(text: str, path: str, targets: Iterable[Target]) -> list[PairResult]:
     targets = list(targets)
     try:
-        machine = parse_machine(text, path)
+        machine = read_machine(text, path)
     except ConfigError as e:
         return [PairResult(path, t.label, str(t.qemu), list(e.problems)) for t in targets]
     results = []
     for t in targets:
         start = time.perf_counter()
         try:
-            r = engine_run(machine, t.host, qemu=t.qemu, trace=False)
+            error, warnings = engine_run(machine, t.host, qemu=t.qemu)
         except Exception as e:
             # A bug (or a host the engine cannot take) fails this triple, not the batch.
             bug = Finding(f"internal error (a bug in kvminit, please report it): {e!r}")
             results.append(PairResult(path, t.label, str(t.qemu), [bug]))
             continue
-        errors = [r.error.finding] if r.error is not None else []
+        errors = [error.finding] if error is not None else []
         seconds = time.perf_counter() - start
-        results.append(PairResult(path, t.label, str(t.qemu), errors, list(r.warnings), seconds))
+        results.append(PairResult(path, t.label, str(t.qemu), errors, warnings, seconds))
     return results
 
 
@@ -214,8 +218,6 @@ def check_file(path: str, targets: Iterable[Target], skip_other: bool = False) -
     return check_text(text, path, targets)
 
 
-# Keys only a machine file has (name and description are everyone's).
-_MACHINE_ONLY_KEYS = frozenset(KEYS) - {"name", "description"}
 _SCHEMA_LINE = re.compile(r"^#:schema\s+(\S+)", re.MULTILINE)
 
 
@@ -228,7 +230,9 @@ def other_toml(text: str) -> bool:
         return not schema.group(1).endswith("machine.schema.json")
     if not _TABLE_HEADER.search(text):
         return False
-    return not any(key in _MACHINE_ONLY_KEYS for key in key_lines(text))
+    # Keys only a machine file has (name and description are everyone's).
+    machine_only = frozenset(_machine.keys()) - {"name", "description"}
+    return not any(key in machine_only for key in key_lines(text))
 
 
 _TABLE_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
@@ -261,13 +265,21 @@ def in_shard(path: str, target: Target, shard: Shard | None) -> bool:
 
 # A file, the indices of the targets to check it on, and whether to skip it when it is
 # plainly another kind of TOML file.
-Task = tuple[str, list[int], bool]
+Task = tuple[str, tuple[int, ...], bool]
+R = TypeVar("R")
+# What a chunk's results become before they leave the process that checked them: the
+# results themselves (the API), or a report's block of text and its tally (the command
+# line renders in the workers, so the parent only writes).
+Digest = Callable[[list[PairResult]], R]
+
 _worker_targets: list[Target] = []
+_worker_digest: Callable[[list[PairResult]], object] = list
 
 
-def _init_worker(targets: list[Target]) -> None:
-    global _worker_targets
+def _init_worker(targets: list[Target], digest: Callable[[list[PairResult]], object]) -> None:
+    global _worker_targets, _worker_digest
     _worker_targets = targets
+    _worker_digest = digest
     # Ctrl-C is the parent's to report; the parent ends workers with SIGTERM, which must
     # kill them outright (they inherit the parent's unwinding handler otherwise).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -275,12 +287,18 @@ def _init_worker(targets: list[Target]) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
-def _check_tasks(tasks: list[Task]) -> list[PairResult]:
-    return _check_tasks_on(tasks, _worker_targets)
+def _check_tasks(tasks: list[Task]) -> object:
+    return _worker_digest(_check_tasks_on(tasks, _worker_targets))
 
 
 def _check_tasks_on(tasks: list[Task], targets: list[Target]) -> list[PairResult]:
     real = [t.host for t in targets if isinstance(t.host, RealHost)]
+    if not real:
+        return [
+            pair
+            for path, idx, skip in tasks
+            for pair in check_file(path, [targets[i] for i in idx], skip)
+        ]
     with DeferredClose() as closer:
         # Overlap the kernel's VM teardown with the next init; fds stay bounded.
         for h in real:
@@ -311,40 +329,120 @@ def check_files(
     files for which `skip_other(path)` holds are skipped if they are plainly not machine
     files (see other_toml).
     """
-    tasks: list[Task] = []
-    for path in files:
-        idx = [i for i, t in enumerate(targets) if in_shard(path, t, shard)]
-        if idx:
-            tasks.append((path, idx, skip_other(path)))
-    total = sum(len(idx) for _, idx, _ in tasks)
     results: list[PairResult] = []
-    done = 0
-    for chunk, count in _chunks_checked(tasks, list(targets), jobs):
+    for chunk in check_chunks(
+        files, targets, list, jobs=jobs, shard=shard, progress=progress, skip_other=skip_other
+    ):
         results += chunk
-        done += count
-        if progress is not None:
-            progress(done, total)
     return results
 
 
+def check_chunks(
+    files: Sequence[str],
+    targets: Sequence[Target],
+    digest: Digest[R],
+    *,
+    jobs: int = 1,
+    shard: Shard | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    skip_other: Callable[[str], bool] = lambda path: False,
+) -> Iterator[R]:
+    """check_files() a chunk at a time, each chunk's results as `digest` makes them, in
+    order: a caller that writes each as it comes holds no more than a few chunks."""
+    tasks = _Tasks()
+    for path in files:
+        idx = tuple(i for i, t in enumerate(targets) if in_shard(path, t, shard))
+        if idx:
+            tasks.add(path, idx, skip_other(path))
+    total = tasks.triples
+    done = 0
+    for chunk, count in _chunks_checked(tasks, list(targets), jobs, digest):
+        done += count
+        if progress is not None:
+            progress(done, total)
+        yield chunk
+
+
+class _Tasks:
+    """Every task of a run, a few machine words a file beyond its name: a task tuple is
+    made only for the chunk being handed out (a fleet of 100,000 files is 100,000 names,
+    not 100,000 tuples and lists)."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.targets: list[tuple[int, ...]] = []  # interned: a run has a few patterns
+        self.skip: list[bool] = []
+        self.triples = 0
+        self._patterns: dict[tuple[int, ...], tuple[int, ...]] = {}
+
+    def add(self, path: str, idx: tuple[int, ...], skip: bool) -> None:
+        self.paths.append(path)
+        self.targets.append(self._patterns.setdefault(idx, idx))
+        self.skip.append(skip)
+        self.triples += len(idx)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def chunks(self, starts: list[int]) -> _Chunks:
+        return _Chunks(self, starts)
+
+
+class _Chunks:
+    """The tasks cut at `starts`, each chunk made when it is asked for."""
+
+    def __init__(self, tasks: _Tasks, starts: list[int]) -> None:
+        self._tasks = tasks
+        self._bounds = [*starts, len(tasks)]
+
+    def __len__(self) -> int:
+        return len(self._bounds) - 1
+
+    def __getitem__(self, k: int) -> list[Task]:
+        t = self._tasks
+        span = range(self._bounds[k], self._bounds[k + 1])
+        return [(t.paths[i], t.targets[i], t.skip[i]) for i in span]
+
+    def __iter__(self) -> Iterator[list[Task]]:
+        return (self[k] for k in range(len(self)))
+
+
+def _chunk_starts(count: int, workers: int) -> list[int]:
+    """Where each chunk of `count` tasks starts.
+
+    In one process, 64 at most: what is held at a time (a chunk's results and report
+    block) stays small. With workers, a chunk is worth its round trip (up to 256), and
+    the sizes shrink as the end nears (a quarter of each worker's share of what is left,
+    down to 16), so no worker sits idle while another finishes a large last chunk.
+    """
+    if workers <= 1:
+        size = max(1, min(64, count // 4))
+        return list(range(0, count, size))
+    starts = []
+    at = 0
+    while at < count:
+        starts.append(at)
+        at += max(min(16, count - at), min(256, (count - at) // (workers * 4)))
+    return starts
+
+
 def _chunks_checked(
-    tasks: list[Task], targets: list[Target], jobs: int
-) -> Iterator[tuple[list[PairResult], int]]:
-    """Each chunk's results, and how many triples it stood for (skipped files included)."""
+    tasks: _Tasks, targets: list[Target], jobs: int, digest: Digest[R]
+) -> Iterator[tuple[R, int]]:
+    """Each chunk's digest, and how many triples it stood for (skipped files included)."""
     # A few chunks per worker keeps them busy without a round trip per file; one process
-    # checks in chunks too, so progress can be told as it goes.
+    # checks in chunks too, so progress can be told (and the report written) as it goes.
     workers = min(jobs, len(tasks))
-    size = max(1, min(256, len(tasks) // (max(workers, 1) * 4)))
-    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+    chunks = tasks.chunks(_chunk_starts(len(tasks), workers))
 
     def triples(chunk: list[Task]) -> int:
         return sum(len(idx) for _, idx, _ in chunk)
 
     if workers <= 1:
         for chunk in chunks:
-            yield _check_tasks_on(chunk, targets), triples(chunk)
+            yield digest(_check_tasks_on(chunk, targets)), triples(chunk)
         return
-    yield from _in_workers(chunks, targets, workers, triples)
+    yield from _in_workers(chunks, targets, workers, triples, digest)
 
 
 # concurrent.futures, because it notices a worker that dies (the OOM killer, a crash):
@@ -352,27 +450,39 @@ def _chunks_checked(
 WORKER_DIED = (
     "not checked: the worker process checking this file died (killed by a signal, out of memory?)"
 )
+# Chunks handed out ahead of the one being written, per worker: enough that no worker
+# waits, few enough that finished chunks do not pile up in the parent.
+AHEAD_PER_WORKER = 3
 
 
 def _in_workers(
-    chunks: list[list[Task]],
+    chunks: _Chunks,
     targets: list[Target],
     workers: int,
     triples: Callable[[list[Task]], int],
-) -> Iterator[tuple[list[PairResult], int]]:
-    """The chunks' results in order from `workers` processes. After a worker dies, the
+    digest: Digest[R],
+) -> Iterator[tuple[R, int]]:
+    """The chunks' digests in order from `workers` processes. After a worker dies, the
     rest run one chunk per fresh process, so only the chunk that kills its worker fails."""
-    pool = _pool(targets, workers)
-    futures = [pool.submit(_check_tasks, chunk) for chunk in chunks]
+    pool = _pool(targets, workers, digest)
+    pending: deque[tuple[Future[object], int]] = deque()  # each with its triple count
+    submitted = 0
     try:
-        for i, future in enumerate(futures):
+        for i in range(len(chunks)):
             try:
-                yield future.result(), triples(chunks[i])
+                while submitted < len(chunks) and len(pending) < workers * AHEAD_PER_WORKER:
+                    chunk = chunks[submitted]
+                    pending.append((pool.submit(_check_tasks, chunk), triples(chunk)))
+                    submitted += 1
+                future, count = pending.popleft()
+                out = cast(R, future.result())
             except BrokenProcessPool:
                 _end(pool)
-                for chunk in chunks[i:]:
-                    yield _alone(chunk, targets), triples(chunk)
+                for k in range(i, len(chunks)):
+                    rest = chunks[k]
+                    yield _alone(rest, targets, digest), triples(rest)
                 return
+            yield out, count
     except BaseException:
         # Interrupted, terminated or failed: no worker may outlive the run holding the
         # caller's pipes.
@@ -381,35 +491,53 @@ def _in_workers(
     pool.shutdown()
 
 
-def _alone(chunk: list[Task], targets: list[Target]) -> list[PairResult]:
-    pool = _pool(targets, 1)
+def _alone(chunk: list[Task], targets: list[Target], digest: Digest[R]) -> R:
+    pool = _pool(targets, 1, digest)
     try:
-        results = pool.submit(_check_tasks, chunk).result()
+        out = cast(R, pool.submit(_check_tasks, chunk).result())
     except BrokenProcessPool:
-        results = [
+        died = [
             PairResult(path, targets[i].label, str(targets[i].qemu), [Finding(WORKER_DIED)])
             for path, idx, _ in chunk
             for i in idx
         ]
+        out = digest(died)
     except BaseException:
         _end(pool)
         raise
     pool.shutdown()
-    return results
+    return out
 
 
-def _pool(targets: list[Target], workers: int) -> ProcessPoolExecutor:
+def _pool(targets: list[Target], workers: int, digest: Digest[R]) -> ProcessPoolExecutor:
+    # fork: the workers start with every module the parent has loaded and the hosts it
+    # made; a chunk travels as file names, its digest comes back.
     return ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_init_worker,
-        initargs=(targets,),
+        initargs=(targets, digest),
     )
+
+
+MANAGER_EXIT_TIMEOUT = 5.0  # seconds; it exits as soon as it sees its workers gone
 
 
 def _end(pool: ProcessPoolExecutor) -> None:
     """Stop every worker now. Killing them first (there is no public way before Python
     3.14) and not cancelling futures keeps the executor's own thread from tripping."""
+    # The call queue's feeder thread may be blocked writing a chunk to a worker that is
+    # about to die; Python 3.10 joins that thread at exit and would hang there for ever.
+    call_queue = getattr(pool, "_call_queue", None)
+    if call_queue is not None:
+        call_queue.cancel_join_thread()
+    # shutdown() forgets the executor's manager thread: take it first.
+    manager = getattr(pool, "_executor_manager_thread", None)
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         process.terminate()
     pool.shutdown(wait=False)
+    # Let that thread finish closing its wakeup pipe now: at exit, Python (3.10 to 3.12)
+    # writes to that pipe without a lock, and a close racing with the write prints an
+    # OSError traceback.
+    if manager is not None:
+        manager.join(MANAGER_EXIT_TIMEOUT)

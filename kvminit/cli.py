@@ -9,16 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from .batch import PairResult
     from .engine import InitResult
     from .engine.qemu import Qemu
     from .hostspec import HostChoice
+    from .report.output import Output
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+R = TypeVar("R")
 MAX_TIMEOUT = 3600.0  # boot --timeout: an hour is far beyond any guest kvminit runs
 HOST_HELP = "auto (default), real, a device path, a built-in profile name, or a profile file"
 QEMU_HELP = (
@@ -76,9 +79,12 @@ def _qemu_version(spec: str | None) -> tuple[Qemu | None, str | None]:
 def _run(machine: str, host: str, qemu: str | None) -> InitResult:
     """Run, and say on stderr what QEMU would print (and the host and version notes)."""
     from . import api
+    from .config.loader import read_machine_file
     from .report.text import stderr_lines
 
-    result = api.run(machine, _choice(host), qemu=qemu)
+    # The file is validated by the model's schema without building the model (a cold run's
+    # largest cost); the result reads the same.
+    result = api.run(read_machine_file(machine), _choice(host), qemu=qemu)
     for line in stderr_lines(result):
         say(line)
     return result
@@ -91,6 +97,13 @@ def _write(target: str, text: str) -> None:
     from .report.output import write_output
 
     write_output(target, ("\n".join(printable_lines(text)) + "\n").encode())
+
+
+def _write_to(out: Output, text: str) -> None:
+    """_write() to an Output already made."""
+    from .common.text import printable_lines
+
+    out.write_text("\n".join(printable_lines(text)) + "\n")
 
 
 # --- handlers ----------------------------------------------------------------------------
@@ -123,11 +136,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     import os
+    from functools import partial
 
     from . import api
     from .batch import machine_files, parse_shard
+    from .report.output import Output
     from .report.progress import Progress
-    from .report.validate import FORMATS, any_failed
+    from .report.validate import FORMAT_CLASSES, Report, any_failed, junit, render_block
 
     if args.jobs < 1:
         raise Usage("--jobs must be at least 1")
@@ -146,10 +161,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     # More processes than cores only adds forks (each check is CPU-bound or a few ioctls).
     jobs = min(args.jobs, os.cpu_count() or 1)
     progress = Progress.on_terminal(sys.stderr, enabled=not args.quiet)
-    try:
-        results = api.validate(
+
+    def chunks(digest: Callable[[list[PairResult]], R]) -> Iterator[R]:
+        return api.validate_chunks(
             args.paths,
             choices,
+            digest,
             qemu=args.qemu or (),
             jobs=jobs,
             shard=shard,
@@ -157,12 +174,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
             progress=progress,
             only_machine_files=args.only_machine_files,
         )
-    finally:
+
+    out = Output(args.output)
+    try:
+        if args.format == "junit":
+            # JUnit's first line counts the cases: that report is made whole, at the end.
+            results = [r for chunk in chunks(list) for r in chunk]
+            checked = bool(results)
+            failed = any_failed(results, args.strict)
+        else:
+            # The report is written as chunks come (rendered where they were checked), so
+            # a large fleet's run holds no more than a few chunks.
+            fmt = FORMAT_CLASSES[args.format](args.strict, args.quiet)
+
+            def write(text: str) -> None:
+                if args.output == "-":
+                    progress.finish()  # the progress line is not part of the report
+                out.write_text(text)
+
+            report = Report(fmt, write)
+            for block, tally in chunks(partial(render_block, fmt)):
+                report.add(block, tally)
+            checked = report.tally.pairs > 0
+            failed = report.tally.failed > 0
+    except BaseException:
         progress.finish()
-    if not results and not machine_files(args.paths, args.exclude or ())[0]:
-        raise Failure("no *.toml machine files under " + ", ".join(args.paths))
-    _write(args.output, FORMATS[args.format](results, args.strict, args.quiet))
-    return EXIT_FAIL if any_failed(results, args.strict) else EXIT_OK
+        out.discard()
+        raise
+    progress.finish()
+    try:
+        if not checked and not machine_files(args.paths, args.exclude or ())[0]:
+            raise Failure("no *.toml machine files under " + ", ".join(args.paths))
+        if args.format == "junit":
+            _write_to(out, junit(results, args.strict, args.quiet))
+        else:
+            report.finish()
+        out.commit()
+    except BaseException:
+        out.discard()
+        raise
+    return EXIT_FAIL if failed else EXIT_OK
 
 
 def cmd_e820(args: argparse.Namespace) -> int:
@@ -576,7 +627,9 @@ COMMANDS: tuple[Command, ...] = (
 _BY_NAME = {c.name: c for c in COMMANDS}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that command's sub-parser (what parsing a command
+    line that names it needs: the others cost a cold run milliseconds for nothing)."""
     from . import __version__
 
     p = argparse.ArgumentParser(
@@ -587,7 +640,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"kvminit {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for c in COMMANDS:
-        c.arguments(sub.add_parser(c.name, help=c.help, description=c.help, usage=c.usage))
+        if only is None or c.name == only:
+            c.arguments(sub.add_parser(c.name, help=c.help, description=c.help, usage=c.usage))
     return p
 
 
@@ -626,15 +680,17 @@ def _check_versions(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     mistake = _misused(args_list)
     if mistake is not None:
-        parser.print_usage(sys.stderr)
+        build_parser().print_usage(sys.stderr)
         say(mistake)
         return EXIT_USAGE
     # `kvminit MACHINE.toml` is `kvminit run MACHINE.toml`.
     if args_list and not args_list[0].startswith("-") and args_list[0] not in _BY_NAME:
         args_list.insert(0, "run")
+    # A command line that starts with a command is parsed by that command's parser alone;
+    # anything else (options, --help) sees every command.
+    parser = build_parser(args_list[0] if args_list and args_list[0] in _BY_NAME else None)
     try:
         args = parser.parse_args(args_list)
     except SystemExit as e:
