@@ -1,104 +1,115 @@
-"""The floor: QEMU's kvm_init ioctl sequence for `pc`, raw, with nothing of kvminit.
+"""The floor: kvminit's own ioctl sequence for machines/pc.toml, raw, with nothing of kvminit.
 
-Run as a script it is the cold-process floor (a bare interpreter that imports pydantic and
-does the same ioctls); imported, `sequence()` is the in-process floor.
+The requests are bench/pc_sequence.py's, recorded from kvminit's CallLog under the
+default QEMU (`python -m bench.record`; `python -m bench` refreshes it first), so
+the floor asks the kernel exactly what kvminit asks. Run as a script it is the
+cold-process floor (a bare interpreter that imports pydantic and does the same
+ioctls); imported, `sequence()` is the in-process floor.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import struct
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.pc_sequence import OPS
 
 KVMIO = 0xAE
-KVM_GET_API_VERSION = KVMIO << 8 | 0x00
-KVM_CREATE_VM = KVMIO << 8 | 0x01
-KVM_GET_MSR_INDEX_LIST = 0xC004AE02
-KVM_CHECK_EXTENSION = KVMIO << 8 | 0x03
-KVM_SET_TSS_ADDR = KVMIO << 8 | 0x47
-KVM_SET_IDENTITY_MAP_ADDR = 0x4008AE48
-KVM_CREATE_IRQCHIP = KVMIO << 8 | 0x60
-KVM_SET_GSI_ROUTING = 0x4008AE6A
-
-# The capabilities kvm_init and kvm_arch_init ask, in order (as kvminit's trace shows).
-CAPS = (
-    10,
-    9,
-    66,
-    3,
-    21,
-    4,
-    7,
-    14,
-    15,
-    30,
-    41,
-    51,
-    50,
-    77,
-    75,
-    26,
-    81,
-    36,
-    32,
-    82,
-    101,
-    122,
-    55,
-    56,
-    35,
-    37,
-    117,
-    0,
-    25,
-    25,
-    25,
-)
 
 
-def _pc_routes() -> bytes:
-    entries = [(i, 0, i) for i in range(8) if i != 2] + [(i, 1, i - 8) for i in range(8, 16)]
-    entries += [(0, 2, 2)] + [(i, 2, i) for i in range(1, 24) if i != 2]
-    body = b"".join(
-        struct.pack("<IIII", gsi, 1, 0, 0) + struct.pack("<II", chip, pin) + bytes(24)
-        for gsi, chip, pin in entries
-    )
-    return struct.pack("<II", len(entries), 0) + body
+def _ioc(direction: int, nr: int, size: int) -> int:
+    return direction << 30 | size << 16 | KVMIO << 8 | nr
 
 
-ROUTES = _pc_routes()
+REQUESTS = {
+    "KVM_GET_API_VERSION": _ioc(0, 0x00, 0),
+    "KVM_CREATE_VM": _ioc(0, 0x01, 0),
+    "KVM_GET_MSR_INDEX_LIST": _ioc(3, 0x02, 4),
+    "KVM_CHECK_EXTENSION": _ioc(0, 0x03, 0),
+    "KVM_GET_MSR_FEATURE_INDEX_LIST": _ioc(3, 0x0A, 4),
+    "KVM_SET_NR_MMU_PAGES": _ioc(0, 0x44, 0),
+    "KVM_SET_TSS_ADDR": _ioc(0, 0x47, 0),
+    "KVM_SET_IDENTITY_MAP_ADDR": _ioc(1, 0x48, 8),
+    "KVM_CREATE_IRQCHIP": _ioc(0, 0x60, 0),
+    "KVM_SET_GSI_ROUTING": _ioc(1, 0x6A, 8),
+    "KVM_ENABLE_CAP": _ioc(1, 0xA3, 104),
+    "KVM_X86_SET_MSR_FILTER": _ioc(1, 0xC6, 392),
+}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong]
+_bitmaps: list[ctypes.Array[ctypes.c_char]] = []  # alive while the filters point at them
+
+
+def _arg(request: str, arg: Any) -> tuple[int | bytes | bytearray, bool]:
+    """The argument as the kernel reads it, and whether the kernel writes it back."""
+    if request in ("KVM_GET_MSR_INDEX_LIST", "KVM_GET_MSR_FEATURE_INDEX_LIST"):
+        assert isinstance(arg, int)
+        return bytearray(struct.pack("<I", arg) + bytes(4 * arg)), True
+    if request == "KVM_SET_IDENTITY_MAP_ADDR":
+        return struct.pack("<Q", arg), False
+    if request == "KVM_ENABLE_CAP":
+        cap, flags, args = arg
+        values = list(args) + [0] * (4 - len(args))
+        return struct.pack("<II4Q", cap, flags, *values) + bytes(64), False
+    if request == "KVM_X86_SET_MSR_FILTER":
+        flags, ranges = arg
+        body = struct.pack("<I4x", flags)
+        for rflags, nmsrs, base, bitmap in ranges:
+            _bitmaps.append(ctypes.create_string_buffer(bitmap, len(bitmap)))
+            body += struct.pack("<III4xQ", rflags, nmsrs, base, ctypes.addressof(_bitmaps[-1]))
+        return body + bytes(392 - len(body)), False
+    if request == "KVM_SET_GSI_ROUTING":
+        routes = arg
+        assert isinstance(routes, tuple)
+        body = struct.pack("<II", len(routes), 0)
+        for gsi, type_, flags, irqchip, pin, lo, hi, data in routes:
+            if type_ == 1:
+                union = struct.pack("<II", irqchip, pin)
+            else:
+                union = struct.pack("<III", lo, hi, data)
+            body += struct.pack("<IIII", gsi, type_, flags, 0) + union + bytes(32 - len(union))
+        return bytearray(body), True
+    return (0 if arg is None else int(arg)), False
+
+
+# Prepared once, as a C program would have them: (fd slot, request, argument, mutable).
+STEPS = [(fd, REQUESTS[name], name, *_arg(name, arg)) for fd, name, arg in OPS if fd != "device"]
 
 
 def sequence(close_vm: bool = True) -> int:
     """One init; returns the VM fd when close_vm is False (the caller closes it)."""
-    fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    fds: dict[str, int] = {"system": os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC), "vm": -1}
     try:
-        fcntl.ioctl(fd, KVM_GET_API_VERSION, 0)
-        vm = fcntl.ioctl(fd, KVM_CREATE_VM, 0)
-        for cap in CAPS:
-            fcntl.ioctl(fd, KVM_CHECK_EXTENSION, cap)
-        probe = bytearray(4)
-        with contextlib.suppress(OSError):  # E2BIG, with the count
-            fcntl.ioctl(fd, KVM_GET_MSR_INDEX_LIST, probe, True)
-        n = struct.unpack("<I", probe)[0]
-        msrs = bytearray(struct.pack("<I", n) + bytes(4 * n))
-        fcntl.ioctl(fd, KVM_GET_MSR_INDEX_LIST, msrs, True)
-        fcntl.ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, struct.pack("<Q", 0xFEFFC000))
-        fcntl.ioctl(vm, KVM_SET_TSS_ADDR, 0xFEFFD000 - (1 << 32))  # as a C int
-        fcntl.ioctl(vm, KVM_CREATE_IRQCHIP, 0)
-        fcntl.ioctl(vm, KVM_SET_GSI_ROUTING, bytearray(ROUTES), True)
+        for slot, request, name, arg, mutable in STEPS:
+            fd = fds[slot]
+            if isinstance(arg, int) and arg > 0x7FFFFFFF:
+                _libc.ioctl(fd, request, arg)  # an unsigned long fcntl cannot pass
+            elif mutable:
+                # The count-only MSR list call answers E2BIG, as expected.
+                with contextlib.suppress(OSError):
+                    fcntl.ioctl(fd, request, arg, True)
+            elif name == "KVM_CREATE_VM":
+                fds["vm"] = int(fcntl.ioctl(fd, request, arg))
+            else:
+                fcntl.ioctl(fd, request, arg)
     finally:
-        os.close(fd)
+        os.close(fds["system"])
     if close_vm:
-        os.close(vm)
+        os.close(fds["vm"])
         return -1
-    return vm
+    return fds["vm"]
 
 
 if __name__ == "__main__":
-    import sys
-
     from pydantic import BaseModel  # the floor pays for pydantic's import too
 
     if "--model" in sys.argv:
