@@ -159,9 +159,7 @@ EVERY_TARGET = [
 def test_ctrl_c_during_a_batch(tmp_path: Path, extra: list[str]) -> None:
     fleet = _fleet(tmp_path / "fleet", 20000)
     report = tmp_path / "report.out"
-    code, err = _interrupt(
-        ["validate", str(fleet), *EVERY_TARGET, "-o", str(report), *extra]
-    )
+    code, err = _interrupt(["validate", str(fleet), *EVERY_TARGET, "-o", str(report), *extra])
     assert code == 130, err
     assert "Traceback" not in err
     assert [p.name for p in tmp_path.iterdir()] == ["fleet"]  # no report, no temporary
