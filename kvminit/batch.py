@@ -285,6 +285,23 @@ def _init_worker(targets: list[Target], digest: Callable[[list[PairResult]], obj
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    # Forked with them held (_submit): a SIGTERM sent meanwhile kills the worker now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
+
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _submit(pool: ProcessPoolExecutor, chunk: list[Task]) -> Future[object]:
+    """pool.submit(), with the signals held: the first submit forks the workers, and a
+    handler that raises while the parent runs its after-fork callbacks is "ignored" with
+    a traceback and the run goes on. Held, a signal is raised after the submit, at a
+    clean point, and the workers start with their own handlers in place."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    try:
+        return pool.submit(_check_tasks, chunk)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _check_tasks(tasks: list[Task]) -> object:
@@ -472,7 +489,7 @@ def _in_workers(
             try:
                 while submitted < len(chunks) and len(pending) < workers * AHEAD_PER_WORKER:
                     chunk = chunks[submitted]
-                    pending.append((pool.submit(_check_tasks, chunk), triples(chunk)))
+                    pending.append((_submit(pool, chunk), triples(chunk)))
                     submitted += 1
                 future, count = pending.popleft()
                 out = cast(R, future.result())
@@ -494,7 +511,7 @@ def _in_workers(
 def _alone(chunk: list[Task], targets: list[Target], digest: Digest[R]) -> R:
     pool = _pool(targets, 1, digest)
     try:
-        out = cast(R, pool.submit(_check_tasks, chunk).result())
+        out = cast(R, _submit(pool, chunk).result())
     except BrokenProcessPool:
         died = [
             PairResult(path, targets[i].label, str(targets[i].qemu), [Finding(WORKER_DIED)])
