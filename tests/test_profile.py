@@ -184,3 +184,20 @@ def test_open_fds_helper_sees_a_leak(amd: KvmHost) -> None:
     kvm = amd.open()
     assert open_fds() - before == {str(kvm.fd)}
     kvm.close()
+
+
+def test_an_unreadable_builtin_folder_is_a_profile_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kvminit.kvm import profiles
+
+    def denied(package: str) -> Path:
+        raise PermissionError(errno.EACCES, "Permission denied", package)
+
+    profiles._builtin_names.cache_clear()
+    monkeypatch.setattr(profiles.resources, "files", denied)
+    try:
+        with pytest.raises(ProfileError, match="cannot list the built-in profiles: Permission"):
+            profiles.builtin_names()
+    finally:
+        monkeypatch.undo()
+        profiles._builtin_names.cache_clear()
+    assert "amd-epyc-linux-6.18" in profiles.builtin_names()

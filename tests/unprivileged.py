@@ -13,19 +13,19 @@ NOBODY = 65534
 
 if __name__ == "__main__":
     import difflib  # noqa: F401 - preloaded: the stdlib may be unreadable after the drop
+    import importlib
+    import pkgutil
     import tempfile  # noqa: F401
 
-    import kvminit.api
-    import kvminit.batch
-    import kvminit.cli
-    import kvminit.engine
-    import kvminit.hostspec
+    import kvminit
+    import kvminit.config.machine
     import kvminit.kvm.profiles
-    import kvminit.report.output
-    import kvminit.report.tables
-    import kvminit.report.text
-    import kvminit.report.validate
 
+    # Every module a run may import lazily, and what a run reads from files once.
+    for module in pkgutil.walk_packages(kvminit.__path__, "kvminit."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    kvminit.config.machine._fast()
     for name in kvminit.kvm.profiles.builtin_names():
         kvminit.kvm.profiles.builtin_profile(name)
     del kvminit  # only the preloading matters

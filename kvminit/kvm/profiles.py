@@ -7,6 +7,7 @@ through the fault hook when the profile injects [[faults]].
 from __future__ import annotations
 
 import os
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -190,8 +191,19 @@ def load_profile(path: str | os.PathLike[str]) -> HostProfile:
 
 
 def builtin_names() -> list[str]:
-    folder = resources.files("kvminit.hosts")
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return list(_builtin_names())
+
+
+@cache
+def _builtin_names() -> tuple[str, ...]:
+    # Listed once a process: every --host name is looked up here.
+    try:
+        folder = resources.files("kvminit.hosts")
+        return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
+    except OSError as e:  # a damaged installation
+        raise ProfileError(
+            "kvminit/hosts", f"cannot list the built-in profiles: {e.strerror or e}"
+        ) from None
 
 
 _builtin_cache: dict[str, HostProfile] = {}
