@@ -276,10 +276,13 @@ _worker_targets: list[Target] = []
 _worker_digest: Callable[[list[PairResult]], object] = list
 
 
-def _init_worker(targets: list[Target], digest: Callable[[list[PairResult]], object]) -> None:
+def _init_worker(
+    targets: list[Target], digest: Callable[[list[PairResult]], object], parent: int
+) -> None:
     global _worker_targets, _worker_digest
     _worker_targets = targets
     _worker_digest = digest
+    _die_with(parent)
     # Ctrl-C is the parent's to report; the parent ends workers with SIGTERM, which must
     # kill them outright (they inherit the parent's unwinding handler otherwise).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -290,6 +293,18 @@ def _init_worker(targets: list[Target], digest: Callable[[list[PairResult]], obj
 
 
 HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with(parent: int) -> None:
+    """A parent killed outright (SIGKILL: a CI job's timeout) cannot stop its workers,
+    which would wait for work for ever holding the caller's pipes: the kernel sends them
+    SIGTERM when it goes."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # gone before the prctl took effect
+        os._exit(1)
 
 
 def _submit(pool: ProcessPoolExecutor, chunk: list[Task]) -> Future[object]:
@@ -533,7 +548,7 @@ def _pool(targets: list[Target], workers: int, digest: Digest[R]) -> ProcessPool
         workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_init_worker,
-        initargs=(targets, digest),
+        initargs=(targets, digest, os.getpid()),
     )
 
 

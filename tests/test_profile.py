@@ -187,13 +187,15 @@ def test_open_fds_helper_sees_a_leak(amd: KvmHost) -> None:
 
 
 def test_an_unreadable_builtin_folder_is_a_profile_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import resources
+
     from kvminit.kvm import profiles
 
     def denied(package: str) -> Path:
         raise PermissionError(errno.EACCES, "Permission denied", package)
 
     profiles._builtin_names.cache_clear()
-    monkeypatch.setattr(profiles.resources, "files", denied)
+    monkeypatch.setattr(resources, "files", denied)
     try:
         with pytest.raises(ProfileError, match="cannot list the built-in profiles: Permission"):
             profiles.builtin_names()

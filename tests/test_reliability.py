@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from .signals import default_signals
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -135,6 +137,7 @@ def _interrupt(args: list[str]) -> tuple[int, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "kvminit", *args],
         env=_env(),
+        preexec_fn=default_signals,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -155,28 +155,13 @@ def _guest_cpu(
     host_vendor: str,
     host_phys_bits: int,
 ) -> tuple[GuestCpu, tuple[Finding, ...]]:
-    cpu, findings = _guest_cpu_uncached(
-        qemu, model, accel, vendor, phys_bits, host_vendor, host_phys_bits
-    )
-    return cpu, tuple(findings)
-
-
-def _guest_cpu_uncached(
-    qemu: Qemu,
-    model: str,
-    accel: str,
-    vendor: str | None,
-    phys_bits: int | str | None,
-    host_vendor: str,
-    host_phys_bits: int,
-) -> tuple[GuestCpu, list[Finding]]:
     version = _modelled(qemu)
     if model == "" and vendor is None and phys_bits is None:
         # Nothing at all after -cpu (an empty name before options is just unknown).
         raise QemuExit("3", CPU_OPTION_EMPTY(version), key="cpu")
     found = find_cpu_model(version, model)
     if not version.at_least(7, 2):
-        return _guest_cpu_2_6(model, found, accel, vendor, phys_bits, host_vendor), []
+        return _guest_cpu_2_6(model, found, accel, vendor, phys_bits, host_vendor), ()
 
     driver = f"{model}-x86_64-cpu"  # the type the user named, alias or not
     # Instance init: the model's vendor; KVM's host_cpu_instance_init() replaces it for
@@ -221,7 +206,8 @@ def _guest_cpu_uncached(
             raise QemuExit("3", PHYS_BITS_32BIT, key="phys-bits")
         bits = _phys_bits_32(version, found)
     assert cpu_vendor is not None, "host's vendor is set above under KVM; TCG refused it"
-    return GuestCpu(model, cpu_vendor, bits, found.lm, **_features(version, found, accel)), findings
+    features = _features(version, found, accel)
+    return GuestCpu(model, cpu_vendor, bits, found.lm, **features), tuple(findings)
 
 
 def _phys_bits_32(version: Qemu, found: CpuModel) -> int:

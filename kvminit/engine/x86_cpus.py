@@ -58,7 +58,6 @@ def x86_cpus_init(ctx: RunContext) -> GuestCpu:
         kvm_vm_enable_cap(ctx, s, Cap.KVM_CAP_MAX_VCPU_ID, "3.2", limit)
         s.max_apic_id = limit
 
-    machine = ctx.machine
     # The realize probes' and 3.4's answers are not used: only a trace or a hook sees them.
     probe = s is not None and kvm and not ctx.unobserved
     if not probe and not ctx.tracing:
@@ -67,16 +66,7 @@ def x86_cpus_init(ctx: RunContext) -> GuestCpu:
     for index in range(topo.cpus):
         if cpu is None:
             # The first CPU object: the -cpu options and realize (every later CPU is alike).
-            cpu, findings = guest_cpu(
-                ctx.qemu,
-                machine.cpu or ctx.mc.default_cpu,
-                ctx.accel or "tcg",
-                machine.vendor,
-                machine.phys_bits,
-                ctx.host.cpu_vendor(),
-                ctx.host.phys_bits(),
-            )
-            ctx.add(findings)
+            cpu = _first_cpu(ctx)
         if probe:
             assert s is not None
             _realize_probes(ctx, s, first=index == 0, in_kernel=in_kernel)
@@ -99,13 +89,8 @@ def x86_cpus_init(ctx: RunContext) -> GuestCpu:
     return cpu
 
 
-def _cpus_unobserved(ctx: RunContext, cpus: int, *, kvm: bool, in_kernel: bool) -> GuestCpu:
-    """The loop above when nothing records its calls (no trace, no probe asked): the same
-    warnings and refusals in the same order, without walking every CPU for nothing.
-
-    Per CPU only two things remain: 10.0's APIC-ID check under TCG, and 7.2's userspace
-    APIC warning under KVM; everything else happens for the first CPU or not at all.
-    """
+def _first_cpu(ctx: RunContext) -> GuestCpu:
+    """The -cpu options applied and realized, with what that printed."""
     machine = ctx.machine
     cpu, findings = guest_cpu(
         ctx.qemu,
@@ -117,6 +102,17 @@ def _cpus_unobserved(ctx: RunContext, cpus: int, *, kvm: bool, in_kernel: bool) 
         ctx.host.phys_bits(),
     )
     ctx.add(findings)
+    return cpu
+
+
+def _cpus_unobserved(ctx: RunContext, cpus: int, *, kvm: bool, in_kernel: bool) -> GuestCpu:
+    """The loop above when nothing records its calls (no trace, no probe asked): the same
+    warnings and refusals in the same order, without walking every CPU for nothing.
+
+    Per CPU only two things remain: 10.0's APIC-ID check under TCG, and 7.2's userspace
+    APIC warning under KVM; everything else happens for the first CPU or not at all.
+    """
+    cpu = _first_cpu(ctx)
     _hyperthreading(ctx, cpu)  # the first CPU's (10.0: in its x86_cpu_apic_create())
     if not _has_apic(cpu, cpus):
         return cpu

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ..signals import SIGNALS, default_signals
+
 HOST = "amd-epyc-linux-6.18"
 
 
@@ -42,10 +44,8 @@ def alive(pid: int) -> bool:
         return False
 
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
 def _hold_signals() -> None:
+    default_signals()
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # inherited across exec
 
 
@@ -55,7 +55,7 @@ def start(args: list[str], cwd: Path, held: bool = False) -> subprocess.Popen[by
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=_hold_signals if held else None,
+        preexec_fn=_hold_signals if held else default_signals,
     )
 
 
@@ -83,6 +83,23 @@ def test_a_signal_stops_the_pool_and_leaves_no_orphan(
     assert not [w for w in workers if alive(w)]
     assert not out.exists()
     assert not list(tmp_path.glob(".kvminit-*"))
+
+
+def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    many_files(tmp_path, 6000)
+    p = start(["validate", ".", "--host", HOST, "--jobs", "2"], tmp_path)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 20
+    while len(workers) < 2 and time.monotonic() < deadline and p.poll() is None:
+        workers |= children(p.pid)
+        time.sleep(0.02)
+    assert workers, "the pool never started"
+    p.kill()  # no handler runs: only the kernel can end the workers now
+    p.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while [w for w in workers if alive(w)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [w for w in workers if alive(w)]
 
 
 @pytest.fixture(scope="module")
