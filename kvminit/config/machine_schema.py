@@ -13,7 +13,7 @@ PYDANTIC = "2.14.4"
 PYDANTIC_CORE = "2.50.5"
 SOURCES = {
     "model.py": 3427768788,
-    "rules.py": 1218636553,
+    "rules.py": 1195719529,
 }
 FIELDS = (
     (

@@ -81,25 +81,23 @@ def _machine_type(value: object) -> str:
     return value
 
 
-def _kernel_irqchip(value: object) -> str:
-    # QEMU's OnOffSplit; TOML booleans stand for on/off.
+def _switch(value: object, allowed: tuple[str, ...], words: str) -> str:
+    # QEMU's OnOffSplit/OnOffAuto; TOML booleans stand for on/off.
     if value is True:
         return "on"
     if value is False:
         return "off"
-    if value in ("on", "off", "split"):
+    if value in allowed:
         return str(value)
-    raise _fail('must be "on", "off" or "split" (true/false also accepted)')
+    raise _fail(f"must be {words} (true/false also accepted)")
+
+
+def _kernel_irqchip(value: object) -> str:
+    return _switch(value, ("on", "off", "split"), '"on", "off" or "split"')
 
 
 def _on_off_auto(value: object) -> str:
-    if value is True:
-        return "on"
-    if value is False:
-        return "off"
-    if value in ("on", "off", "auto"):
-        return str(value)
-    raise _fail('must be "on", "off" or "auto" (true/false also accepted)')
+    return _switch(value, ("on", "off", "auto"), '"on", "off" or "auto"')
 
 
 def _cpu(value: object) -> str:

@@ -49,6 +49,16 @@ def _hold_signals() -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # inherited across exec
 
 
+def wait_for_workers(p: subprocess.Popen[bytes]) -> set[int]:
+    workers: set[int] = set()
+    deadline = time.monotonic() + 20
+    while len(workers) < 2 and time.monotonic() < deadline and p.poll() is None:
+        workers |= children(p.pid)
+        time.sleep(0.02)
+    assert workers, "the pool never started"
+    return workers
+
+
 def start(args: list[str], cwd: Path, held: bool = False) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "kvminit", *args],
@@ -69,12 +79,7 @@ def test_a_signal_stops_the_pool_and_leaves_no_orphan(
         ["validate", ".", "--host", HOST, "--jobs", "2", "--format", "junit", "-o", str(out)],
         tmp_path,
     )
-    workers: set[int] = set()
-    deadline = time.monotonic() + 20
-    while len(workers) < 2 and time.monotonic() < deadline and p.poll() is None:
-        workers |= children(p.pid)
-        time.sleep(0.02)
-    assert workers, "the pool never started"
+    workers = wait_for_workers(p)
     p.send_signal(signum)
     _, err = p.communicate(timeout=30)  # a hang fails here instead of blocking CI
     assert p.returncode == code, err
@@ -88,12 +93,7 @@ def test_a_signal_stops_the_pool_and_leaves_no_orphan(
 def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     many_files(tmp_path, 6000)
     p = start(["validate", ".", "--host", HOST, "--jobs", "2"], tmp_path)
-    workers: set[int] = set()
-    deadline = time.monotonic() + 20
-    while len(workers) < 2 and time.monotonic() < deadline and p.poll() is None:
-        workers |= children(p.pid)
-        time.sleep(0.02)
-    assert workers, "the pool never started"
+    workers = wait_for_workers(p)
     p.kill()  # no handler runs: only the kernel can end the workers now
     p.communicate(timeout=30)
     deadline = time.monotonic() + 10
