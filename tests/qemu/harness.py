@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import struct
 import subprocess
@@ -25,6 +26,9 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from kvminit.config import MachineConfig
 from kvminit.engine import InitResult, run
@@ -35,9 +39,39 @@ from kvminit.kvm.profiles import builtin_profile, profile_host
 from kvminit.kvm.real import RealHost
 
 from ..conftest import _KVM_SKIP
-from .binaries import QemuBinary
+from .binaries import FOUND, QemuBinary
+
+if TYPE_CHECKING:
+    from .cases import Case
 
 ROM = Path(__file__).parents[2] / "kvminit" / "smoke" / "guest.rom"
+STRACE = shutil.which("strace")
+
+
+def case_params(cases: Sequence[Case], *, strace: bool = False) -> list[Any]:
+    """(binary, case) for every QEMU found: its QEMU run submitted early (qemu_jobs),
+    skipped with the reason where it cannot run, strictly xfailed where a case says why."""
+    out = []
+    for found in FOUND:
+        version = str(found.qemu)
+        for c in cases:
+            marks: list[pytest.MarkDecorator] = []
+            if found.binary is None:
+                marks.append(pytest.mark.skip(reason=found.reason or "no binary"))
+            elif (strace or c.needs_kvm) and _KVM_SKIP is not None:
+                marks.append(pytest.mark.skip(reason=_KVM_SKIP))
+            elif strace and STRACE is None:
+                marks.append(pytest.mark.skip(reason="strace is not installed"))
+            else:
+                job = Job(found.binary, c.qemu_args(found.qemu), strace=strace)
+                marks.append(pytest.mark.qemu_jobs(job))
+                reason = c.known_reason(version)
+                if reason is not None:
+                    marks.append(pytest.mark.xfail(strict=True, reason=reason))
+            out.append(pytest.param(found, c, id=f"{version}-{c.id}", marks=marks))
+    return out
+
+
 HARNESS: tuple[str, ...] = (
     "-bios",
     str(ROM),

@@ -16,33 +16,11 @@ import pytest
 
 from kvminit.config import ConfigError
 
-from ..conftest import _KVM_SKIP
 from . import harness
-from .binaries import FOUND
 from .cases import CASES, Case
 
 
-def _params() -> list[Any]:
-    out = []
-    for found in FOUND:
-        version = str(found.qemu)
-        for c in CASES:
-            marks: list[pytest.MarkDecorator] = []
-            if found.binary is None:
-                marks.append(pytest.mark.skip(reason=found.reason or "no binary"))
-            elif c.needs_kvm and _KVM_SKIP is not None:
-                marks.append(pytest.mark.skip(reason=_KVM_SKIP))
-            else:
-                job = harness.Job(found.binary, c.qemu_args(found.qemu))
-                marks.append(pytest.mark.qemu_jobs(job))
-                reason = c.known_reason(version)
-                if reason is not None:
-                    marks.append(pytest.mark.xfail(strict=True, reason=reason))
-            out.append(pytest.param(found, c, id=f"{version}-{c.id}", marks=marks))
-    return out
-
-
-@pytest.mark.parametrize(("found", "case"), _params())
+@pytest.mark.parametrize(("found", "case"), harness.case_params(CASES))
 def test_same_as_qemu(found: Any, case: Case) -> None:
     assert found.binary is not None
     theirs = harness.outcome(harness.Job(found.binary, case.qemu_args(found.qemu)))

@@ -12,7 +12,6 @@ what is left out of that window and why).
 from __future__ import annotations
 
 import difflib
-import shutil
 from typing import Any
 
 import pytest
@@ -21,12 +20,8 @@ from kvminit.engine import run
 from kvminit.kvm.interpose import CallLog, HookedHost
 from kvminit.kvm.real import RealHost
 
-from ..conftest import _KVM_SKIP
 from . import harness, ioctls
-from .binaries import FOUND
 from .cases import Case, case
-
-STRACE = shutil.which("strace")
 
 SEQUENCE_CASES: list[Case] = [
     case("pc-on", type="pc", memory="1G", kernel_irqchip="on"),
@@ -43,29 +38,7 @@ SEQUENCE_CASES: list[Case] = [
 ]
 
 
-def _params() -> list[Any]:
-    out = []
-    for found in FOUND:
-        version = str(found.qemu)
-        for c in SEQUENCE_CASES:
-            marks: list[pytest.MarkDecorator] = []
-            if found.binary is None:
-                marks.append(pytest.mark.skip(reason=found.reason or "no binary"))
-            elif _KVM_SKIP is not None:
-                marks.append(pytest.mark.skip(reason=_KVM_SKIP))
-            elif STRACE is None:
-                marks.append(pytest.mark.skip(reason="strace is not installed"))
-            else:
-                job = harness.Job(found.binary, c.qemu_args(found.qemu), strace=True)
-                marks.append(pytest.mark.qemu_jobs(job))
-                reason = c.known_reason(version)
-                if reason is not None:
-                    marks.append(pytest.mark.xfail(strict=True, reason=reason))
-            out.append(pytest.param(found, c, id=f"{version}-{c.id}", marks=marks))
-    return out
-
-
-@pytest.mark.parametrize(("found", "case"), _params())
+@pytest.mark.parametrize(("found", "case"), harness.case_params(SEQUENCE_CASES, strace=True))
 def test_same_ioctls_as_qemu(found: Any, case: Case) -> None:
     assert found.binary is not None
     theirs = harness.outcome(harness.Job(found.binary, case.qemu_args(found.qemu), strace=True))
