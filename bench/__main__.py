@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import fleet, record  # noqa: E402
+from bench.readme import shown  # noqa: E402
 
 PY = sys.executable
 PC = str(ROOT / "machines" / "pc.toml")
@@ -364,16 +365,6 @@ def row_qemu(per_file: float) -> Row:
 
 
 # --- output ------------------------------------------------------------------------------
-
-
-def shown(value: float | None, unit: str) -> str:
-    if value is None:
-        return "skipped"
-    if unit == "s":
-        return f"{value * 1e3:.1f} ms" if value >= 0.01 else f"{value * 1e6:.0f} us"
-    if unit == "bytes":
-        return f"{value / 2**20:.1f} MiB"
-    return f"{value:,.0f} {unit}"
 
 
 def table(rows: list[Row]) -> str:

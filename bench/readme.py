@@ -17,14 +17,15 @@ RESULTS = ROOT / "bench" / "results.json"
 HEADING = "## Performance"
 
 
-def _value(v: float | None, unit: str) -> str:
-    if v is None:
+def shown(value: float | None, unit: str, micro: str = "us") -> str:
+    """`value` in `unit` as a reader wants it; `micro` is "µs" where UTF-8 is safe."""
+    if value is None:
         return "skipped"
     if unit == "s":
-        return f"{v * 1e3:.1f} ms" if v >= 0.01 else f"{v * 1e6:.0f} µs"
+        return f"{value * 1e3:.1f} ms" if value >= 0.01 else f"{value * 1e6:.0f} {micro}"
     if unit == "bytes":
-        return f"{v / 2**20:.1f} MiB"
-    return f"{v:,.0f} {unit}"
+        return f"{value / 2**20:.1f} MiB"
+    return f"{value:,.0f} {unit}"
 
 
 def _target(t: dict[str, Any] | None) -> str:
@@ -53,10 +54,10 @@ def section(data: dict[str, Any]) -> str:
         if r["skipped"]:
             lines.append(f"| {what} | skipped: {r['skipped']} | | | {_target(r['target'])} | |")
             continue
-        floor = f"{_value(r['floor'], r['floor_unit'])}: {r['floor_what']}".replace("|", "\\|")
+        floor = f"{shown(r['floor'], r['floor_unit'], 'µs')}: {r['floor_what']}".replace("|", "\\|")
         mark = {True: "met", False: "**missed**", None: ""}[r["ok"]]
         lines.append(
-            f"| {what} | {_value(r['value'], r['unit'])} | {floor} "
+            f"| {what} | {shown(r['value'], r['unit'], 'µs')} | {floor} "
             f"| {r['ratio']:.2f} | {_target(r['target'])} | {mark} |"
         )
     lines += [

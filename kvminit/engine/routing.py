@@ -51,14 +51,10 @@ def kvm_irqchip_commit_routes(ctx: RunContext, s: KVMState, step: str) -> None:
 def kvm_irqchip_add_msi_route(
     ctx: RunContext, s: KVMState, address: int, data: int, step: str
 ) -> int:
-    if not s.gsi_routing_allowed:
-        return -errno.ENOSYS
-    virq = kvm_irqchip_get_virq(s)
-    if virq < 0:
-        return virq
-    kvm_add_routing_entry(s, RoutingEntry.for_msi(virq, address & 0xFFFFFFFF, address >> 32, data))
-    # QEMU 2.6 commits every MSI route as it adds it.
-    kvm_irqchip_commit_routes(ctx, s, step)
+    virq = kvm_irqchip_add_msi_route_batched(s, address, data)
+    if virq >= 0:
+        # QEMU 2.6 commits every MSI route as it adds it.
+        kvm_irqchip_commit_routes(ctx, s, step)
     return virq
 
 
